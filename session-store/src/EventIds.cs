@@ -1,0 +1,15 @@
+namespace Tandem.SessionStore;
+
+/// <summary>
+/// Event ids of every log message of this assembly, in one table so they stay unique. The session store uses the
+/// range 2000 to 2999; the node uses 1000 to 1999.
+/// </summary>
+internal static class EventIds
+{
+    public const int RedisConnecting = 2000;
+    public const int RedisConnected = 2001;
+    public const int RedisConnectionFailed = 2002;
+    public const int RedisConnectionRestored = 2003;
+    public const int StoreOperationFailed = 2004;
+    public const int RedisNotConnectedAtStartup = 2005;
+}

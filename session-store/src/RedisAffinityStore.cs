@@ -1,0 +1,282 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Tandem.SessionStore;
+
+/// <summary>
+/// Affinity pins in Redis, shared by every node of the cluster. Keys are
+/// <c>{KeyPrefix}affinity:{clusterId}:{sessionId}</c> and values are destination ids, with a Redis expiry.
+/// </summary>
+/// <remarks>
+/// Each command waits at most <see cref="SessionStoreOptions.OperationTimeout"/>, measured on the injected
+/// <see cref="TimeProvider"/>. Commands run with <see cref="BacklogPolicy.FailFast"/>, so while Redis is unreachable
+/// they fail at once instead of queueing behind a reconnect. Failures are counted in
+/// <see cref="SessionStoreMetrics"/> and logged at most once per operation and reason every 30 seconds.
+/// </remarks>
+public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposable
+{
+    private static readonly TimeSpan FailureLogInterval = TimeSpan.FromSeconds(30);
+
+    private readonly IConnectionMultiplexer _connection;
+    private readonly IDatabase _database;
+    private readonly string _keyPrefix;
+    private readonly TimeSpan _operationTimeout;
+    private readonly TimeProvider _timeProvider;
+    private readonly SessionStoreMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly FailureLogLimiter<(StoreOperation, StoreFailureReason)> _failureLogLimiter;
+    private readonly FailureLogLimiter<string> _connectionLogLimiter;
+
+    internal RedisAffinityStore(
+        IConnectionMultiplexer connection,
+        SessionStoreOptions options,
+        ILogger logger,
+        TimeProvider timeProvider,
+        SessionStoreMetrics metrics)
+    {
+        _connection = connection;
+        _database = connection.GetDatabase();
+        _keyPrefix = options.KeyPrefix;
+        _operationTimeout = options.OperationTimeout;
+        _timeProvider = timeProvider;
+        _metrics = metrics;
+        _logger = logger;
+        _failureLogLimiter = new(timeProvider, FailureLogInterval);
+        _connectionLogLimiter = new(timeProvider, FailureLogInterval);
+
+        _connection.ConnectionFailed += OnConnectionFailed;
+        _connection.ConnectionRestored += OnConnectionRestored;
+    }
+
+    public string Name => "redis";
+
+    /// <summary>
+    /// Connects to Redis and returns the store. When Redis is unreachable, it returns after the connect timeout with
+    /// a store whose operations report <c>Unavailable</c> while StackExchange.Redis keeps reconnecting.
+    /// </summary>
+    /// <exception cref="ArgumentException"><see cref="SessionStoreOptions.Redis"/> is not a valid configuration string.</exception>
+    public static async Task<RedisAffinityStore> ConnectAsync(
+        SessionStoreOptions options,
+        ILoggerFactory loggerFactory,
+        TimeProvider timeProvider,
+        SessionStoreMetrics metrics,
+        CancellationToken cancellationToken)
+    {
+        var configuration = CreateConfiguration(options);
+        var logger = loggerFactory.CreateLogger("Tandem.SessionStore.Redis");
+        var endPoints = DescribeEndPoints(configuration);
+
+        Log.Connecting(logger, endPoints, options.ConnectTimeoutMilliseconds);
+        var connection = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken);
+        var store = new RedisAffinityStore(connection, options, logger, timeProvider, metrics);
+
+        if (connection.IsConnected)
+        {
+            Log.Connected(logger, endPoints);
+        }
+        else
+        {
+            Log.NotConnectedAtStartup(logger, endPoints);
+        }
+
+        return store;
+    }
+
+    /// <summary>
+    /// Parses the configuration string and applies the settings this store depends on, overriding the same
+    /// settings in the string.
+    /// </summary>
+    internal static ConfigurationOptions CreateConfiguration(SessionStoreOptions options)
+    {
+        var configuration = ConfigurationOptions.Parse(options.Redis);
+
+        // Start even when Redis is down: pins are an optimisation, and the proxy must serve without them.
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ConnectTimeout = options.ConnectTimeoutMilliseconds;
+
+        // The store stops waiting after OperationTimeout on its own clock. These limits only decide when
+        // StackExchange.Redis gives up on commands that no caller waits for any more.
+        var libraryTimeout = Math.Max(1000, options.OperationTimeoutMilliseconds * 4);
+        configuration.SyncTimeout = libraryTimeout;
+        configuration.AsyncTimeout = libraryTimeout;
+        return configuration;
+    }
+
+    public async ValueTask<AffinityLookup> GetAsync(string clusterId, string sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var command = _database.StringGetAsync(CreateKey(clusterId, sessionId));
+            var value = await WaitBoundedAsync(command, cancellationToken);
+            return value.IsNullOrEmpty ? AffinityLookup.NotFound : AffinityLookup.Found(value.ToString());
+        }
+        catch (Exception exception) when (TryClassify(exception, cancellationToken, out var reason))
+        {
+            OnFailure(StoreOperation.Get, reason, clusterId, exception);
+            return AffinityLookup.Unavailable;
+        }
+    }
+
+    public async ValueTask<AffinityWriteStatus> SetAsync(
+        string clusterId,
+        string sessionId,
+        string destinationId,
+        TimeSpan timeToLive,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
+
+        try
+        {
+            var command = _database.StringSetAsync(CreateKey(clusterId, sessionId), destinationId, timeToLive);
+            await WaitBoundedAsync(command, cancellationToken);
+            return AffinityWriteStatus.Stored;
+        }
+        catch (Exception exception) when (TryClassify(exception, cancellationToken, out var reason))
+        {
+            OnFailure(StoreOperation.Set, reason, clusterId, exception);
+            return AffinityWriteStatus.Unavailable;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _connection.ConnectionFailed -= OnConnectionFailed;
+        _connection.ConnectionRestored -= OnConnectionRestored;
+        await _connection.DisposeAsync();
+    }
+
+    internal string CreateKey(string clusterId, string sessionId) =>
+        string.Concat(_keyPrefix, "affinity:", clusterId, ":", sessionId);
+
+    private async Task<T> WaitBoundedAsync<T>(Task<T> command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await command.WaitAsync(_operationTimeout, _timeProvider, cancellationToken);
+        }
+        catch when (!command.IsCompleted)
+        {
+            // No caller awaits the command any more, so observe its eventual fault here. Otherwise it surfaces as an
+            // unobserved task exception.
+            _ = command.ContinueWith(
+                static task => _ = task.Exception,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private static bool TryClassify(Exception exception, CancellationToken cancellationToken, out StoreFailureReason reason)
+    {
+        switch (exception)
+        {
+            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+                // The caller gave up, for example because the client disconnected: not a store fault.
+                reason = default;
+                return false;
+            case TimeoutException:
+                // Both WaitAsync's timeout and RedisTimeoutException derive from TimeoutException.
+                reason = StoreFailureReason.Timeout;
+                return true;
+            case RedisConnectionException:
+            case ObjectDisposedException:
+                reason = StoreFailureReason.ConnectionFailed;
+                return true;
+            case RedisException:
+                reason = StoreFailureReason.ServerError;
+                return true;
+            default:
+                reason = default;
+                return false;
+        }
+    }
+
+    private void OnFailure(StoreOperation operation, StoreFailureReason reason, string clusterId, Exception exception)
+    {
+        _metrics.RecordFailure(operation, reason);
+
+        if (_failureLogLimiter.TryEnter((operation, reason), out var suppressed))
+        {
+            Log.OperationFailed(_logger, operation, clusterId, reason, suppressed, exception.Message);
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs args)
+    {
+        var endPoint = FormatEndPoint(args.EndPoint);
+        if (_connectionLogLimiter.TryEnter(endPoint, out var suppressed))
+        {
+            Log.ConnectionFailed(
+                _logger,
+                endPoint,
+                args.ConnectionType,
+                args.FailureType,
+                args.Exception?.Message ?? "no exception",
+                suppressed);
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs args)
+    {
+        var endPoint = FormatEndPoint(args.EndPoint);
+        _connectionLogLimiter.Reset(endPoint);
+        Log.ConnectionRestored(_logger, endPoint, args.ConnectionType);
+    }
+
+    private static string DescribeEndPoints(ConfigurationOptions configuration) =>
+        string.Join(", ", configuration.EndPoints.Select(FormatEndPoint));
+
+    private static string FormatEndPoint(EndPoint? endPoint) => endPoint switch
+    {
+        null => "unknown",
+        DnsEndPoint dns => string.Create(CultureInfo.InvariantCulture, $"{dns.Host}:{dns.Port}"),
+        _ => endPoint.ToString() ?? "unknown",
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.RedisConnecting, LogLevel.Information,
+            "Connecting to Redis at {EndPoints} (connect timeout {ConnectTimeoutMilliseconds} ms)")]
+        public static partial void Connecting(ILogger logger, string endPoints, int connectTimeoutMilliseconds);
+
+        [LoggerMessage(EventIds.RedisConnected, LogLevel.Information, "Connected to Redis at {EndPoints}")]
+        public static partial void Connected(ILogger logger, string endPoints);
+
+        [LoggerMessage(EventIds.RedisNotConnectedAtStartup, LogLevel.Warning,
+            "Redis at {EndPoints} is not reachable; the node starts anyway, keeps reconnecting in the background, " +
+            "and keeps affinity pins only in this process until Redis answers")]
+        public static partial void NotConnectedAtStartup(ILogger logger, string endPoints);
+
+        [LoggerMessage(EventIds.RedisConnectionFailed, LogLevel.Warning,
+            "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType}: {Error}. " +
+            "Reconnecting in the background; {SuppressedCount} earlier failures of this connection were not logged")]
+        public static partial void ConnectionFailed(
+            ILogger logger,
+            string endPoint,
+            ConnectionType connectionType,
+            ConnectionFailureType failureType,
+            string error,
+            long suppressedCount);
+
+        [LoggerMessage(EventIds.RedisConnectionRestored, LogLevel.Information,
+            "Redis connection to {EndPoint} ({ConnectionType}) restored")]
+        public static partial void ConnectionRestored(ILogger logger, string endPoint, ConnectionType connectionType);
+
+        [LoggerMessage(EventIds.StoreOperationFailed, LogLevel.Warning,
+            "Session store {Operation} for cluster {ClusterId} failed with {Reason}; the request goes on without " +
+            "the shared pin. {SuppressedCount} similar failures since the previous message were not logged. " +
+            "Error: {Error}")]
+        public static partial void OperationFailed(
+            ILogger logger,
+            StoreOperation operation,
+            string clusterId,
+            StoreFailureReason reason,
+            long suppressedCount,
+            string error);
+    }
+}

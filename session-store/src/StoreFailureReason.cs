@@ -1,0 +1,21 @@
+namespace Tandem.SessionStore;
+
+/// <summary>Why a store operation returned <c>Unavailable</c>.</summary>
+public enum StoreFailureReason
+{
+    /// <summary>No reply within the operation timeout, or StackExchange.Redis reported its own timeout.</summary>
+    Timeout,
+
+    /// <summary>No connection to Redis, or the connection broke during the command.</summary>
+    ConnectionFailed,
+
+    /// <summary>Redis replied with an error, for example <c>NOAUTH</c>, <c>OOM</c> or <c>READONLY</c>.</summary>
+    ServerError,
+}
+
+/// <summary>The store operation a failure belongs to.</summary>
+public enum StoreOperation
+{
+    Get,
+    Set,
+}
