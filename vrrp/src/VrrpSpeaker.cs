@@ -1,37 +1,358 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tandem.Vrrp.Addresses;
+using Tandem.Vrrp.Diagnostics;
+using Tandem.Vrrp.Packets;
+using Tandem.Vrrp.Platform;
+using Tandem.Vrrp.StateMachine;
 
 namespace Tandem.Vrrp;
 
-// STUB: the public surface that node/ builds against. The implementation replaces the bodies.
-public sealed class VrrpSpeaker : IAsyncDisposable
+/// <summary>
+/// A VRRPv3 speaker for one virtual router over IPv4 multicast (RFC 9568): it elects a master among the nodes on a
+/// link and holds the virtual addresses while it is master.
+/// </summary>
+/// <remarks>
+/// Linux only. It needs CAP_NET_RAW for the raw socket and libpcap, CAP_NET_ADMIN for <c>ip addr</c>, iproute2, and
+/// the libpcap runtime (Debian package libpcap0.8) for gratuitous ARP.
+/// </remarks>
+public sealed partial class VrrpSpeaker : IAsyncDisposable
 {
+    /// <summary>Pause after a socket error before the next receive, so that a persistent error cannot spin a core.</summary>
+    private static readonly TimeSpan ReceiveErrorBackoff = TimeSpan.FromMilliseconds(100);
+
+    private readonly IVrrpPlatform _platform;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly ILogger _socketLogger;
+    private readonly Lock _lifecycleLock = new();
+    private readonly LogRateLimiter<SocketError> _socketErrorLimiter;
+
+    private Running? _running;
+    private bool _started;
+
     public VrrpSpeaker(VrrpOptions options, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+        : this(options, loggerFactory, timeProvider, new LinuxVrrpPlatform(options, timeProvider, loggerFactory))
+    {
+    }
+
+    internal VrrpSpeaker(VrrpOptions options, ILoggerFactory loggerFactory, TimeProvider timeProvider, IVrrpPlatform platform)
     {
         Options = options;
+        _platform = platform;
+        _timeProvider = timeProvider;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger(VrrpLogCategories.Speaker);
+        _socketLogger = loggerFactory.CreateLogger(VrrpLogCategories.Socket);
+        _socketErrorLimiter = new LogRateLimiter<SocketError>(timeProvider, AdvertisementReceiver.LogInterval);
     }
 
     public VrrpOptions Options { get; }
 
-    public VrrpState State { get; private set; } = VrrpState.Initialize;
+    public VrrpState State => _running?.Router.State ?? VrrpState.Initialize;
 
-    /// <summary>Raised after every state change, on the speaker's own loop.</summary>
+    /// <summary>Packet, transition and error counters, including discarded packets by <see cref="VrrpRejectReason"/>.</summary>
+    public VrrpCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Raised after every state change, on the speaker's own loop (a timer or the receive loop). Handlers run while
+    /// the state machine holds its lock, so they must return quickly; an exception from a handler is logged and ignored.
+    /// </summary>
     public event Action<VrrpStateChange>? StateChanged;
 
     /// <summary>Removes stale virtual addresses, opens the raw socket and enters Backup (or Master for priority 255).</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <exception cref="OptionsValidationException">The options are invalid; the exception lists every error.</exception>
+    /// <exception cref="InvalidOperationException">The interface, the socket or the stale-address cleanup failed; the message says how to fix it.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        StateChanged?.Invoke(new VrrpStateChange(Options.VirtualRouterId, State, State, "stub", DateTimeOffset.UtcNow));
-        return Task.CompletedTask;
+        lock (_lifecycleLock)
+        {
+            if (_started)
+            {
+                throw new InvalidOperationException("The VRRP speaker was already started; create a new one to start again.");
+            }
+
+            _started = true;
+        }
+
+        ThrowIfInvalid(Options);
+        var virtualAddresses = Options.ParseVirtualAddresses();
+        var vrid = (byte)Options.VirtualRouterId;
+        Log.Starting(_logger, vrid, Options.Interface, Options.Priority, Options.AdvertisementIntervalCentiseconds, string.Join(", ", Options.VirtualAddresses));
+
+        // A process that was killed as master left its addresses behind; two nodes must never hold them at once.
+        await RemoveAddressesAsync(_platform.Addresses, Options.Interface, virtualAddresses, cancellationToken);
+
+        var addressList = virtualAddresses.Select(a => a.Address).ToArray();
+        var info = _platform.ResolveInterface(Options.Interface, addressList);
+        Log.InterfaceResolved(_logger, vrid, info.Name, info.Index, info.PrimaryAddress, info.MacAddress.ToString());
+
+        var transport = _platform.OpenTransport(info);
+        IGratuitousArpSender arpSender;
+        try
+        {
+            arpSender = _platform.CreateGratuitousArpSender(info, Counters);
+        }
+        catch
+        {
+            transport.Dispose();
+            throw;
+        }
+
+        var worker = new VirtualAddressWorker(info.Name, virtualAddresses, _platform.Addresses, arpSender, Counters, _loggerFactory.CreateLogger(VrrpLogCategories.Addresses));
+        var actions = new RouterActions(this, transport, worker, vrid, info.PrimaryAddress, addressList);
+        var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress);
+        var router = new VirtualRouter(settings, actions, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.StateMachine));
+        router.StateChanged += OnStateChanged;
+
+        var localAddresses = info.LocalAddresses.ToHashSet();
+        var context = new VrrpReadContext(VrrpVersion.V3, vrid, localAddresses.Contains);
+        var receiver = new AdvertisementReceiver(context, router, Counters, addressList, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.Packets));
+
+        var stopping = new CancellationTokenSource();
+        var running = new Running(router, transport, arpSender, worker, stopping);
+        _running = running;
+        running.ReceiveLoop = Task.Run(() => ReceiveLoopAsync(transport, receiver, vrid, stopping.Token), CancellationToken.None);
+
+        router.Start();
+        Log.Started(_logger, vrid, router.State);
     }
 
     /// <summary>As master: sends an advert with priority 0 and removes the virtual addresses. Then closes the socket.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Running? running;
+        lock (_lifecycleLock)
+        {
+            running = _running;
+            if (running is null || running.Stopped)
+            {
+                return;
+            }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+            running.Stopped = true;
+        }
+
+        var vrid = (byte)Options.VirtualRouterId;
+        Log.Stopping(_logger, vrid, running.Router.State);
+
+        // Shutdown sends the priority-0 advert through the still-open socket and queues the release of the addresses.
+        running.Router.Shutdown();
+
+        await running.Stopping.CancelAsync();
+        try
+        {
+            await running.ReceiveLoop!.WaitAsync(cancellationToken);
+            await running.Worker.CompleteAsync(cancellationToken);
+        }
+        finally
+        {
+            running.Router.Dispose();
+            running.Transport.Dispose();
+            running.ArpSender.Dispose();
+            running.Stopping.Dispose();
+        }
+
+        Log.Stopped(_logger, vrid);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+    }
 
     /// <summary>
     /// Removes the configured virtual addresses from the interface if present. Used at startup and by the
     /// node's release command, which a service manager runs after the process ends (systemd ExecStopPost).
     /// </summary>
-    public static Task ReleaseAddressesAsync(VrrpOptions options, ILogger logger, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <exception cref="OptionsValidationException">The options are invalid; the exception lists every error.</exception>
+    /// <exception cref="InvalidOperationException">At least one address could not be removed; the log has the command's error.</exception>
+    public static async Task ReleaseAddressesAsync(VrrpOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        ThrowIfInvalid(options);
+        var configurator = new IpCommandAddressConfigurator(TimeProvider.System, logger);
+        await RemoveAddressesAsync(configurator, options.Interface, options.ParseVirtualAddresses(), cancellationToken);
+    }
+
+    private static async Task RemoveAddressesAsync(IAddressConfigurator configurator, string interfaceName, IReadOnlyList<VirtualAddress> addresses, CancellationToken cancellationToken)
+    {
+        var failed = new List<string>();
+        foreach (var address in addresses)
+        {
+            if (!await configurator.RemoveAsync(interfaceName, address, cancellationToken))
+            {
+                failed.Add(address.ToString());
+            }
+        }
+
+        if (failed.Count > 0)
+        {
+            throw new InvalidOperationException($"Could not remove the virtual addresses {string.Join(", ", failed)} from {interfaceName}; the log has the error of each 'ip addr del'.");
+        }
+    }
+
+    private static void ThrowIfInvalid(VrrpOptions options)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(VrrpOptions.SectionName, typeof(VrrpOptions), errors);
+        }
+    }
+
+    private void OnStateChanged(VrrpStateChange change)
+    {
+        if (change.To == VrrpState.Master)
+        {
+            Counters.OnBecameMaster();
+        }
+
+        StateChanged?.Invoke(change);
+    }
+
+    private async Task ReceiveLoopAsync(IVrrpTransport transport, AdvertisementReceiver receiver, byte vrid, CancellationToken stopping)
+    {
+        // Large enough for a maximal IPv4 header (60 bytes) and the largest VRRPv3 IPv4 message (1028 bytes).
+        var buffer = new byte[2048];
+        while (!stopping.IsCancellationRequested)
+        {
+            int length;
+            try
+            {
+                length = await transport.ReceiveAsync(buffer, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                Counters.OnReceiveError();
+                if (_socketErrorLimiter.ShouldLog(ex.SocketErrorCode, out var suppressed))
+                {
+                    Log.ReceiveFailed(_socketLogger, vrid, ex.SocketErrorCode, suppressed, ex);
+                }
+
+                await DelayAsync(ReceiveErrorBackoff, stopping);
+                continue;
+            }
+            catch (ObjectDisposedException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Anything else is unexpected, but the node must keep its place in the election, so log and go on.
+                Counters.OnReceiveError();
+                Log.ReceiveLoopFailed(_socketLogger, vrid, ex);
+                await DelayAsync(ReceiveErrorBackoff, stopping);
+                continue;
+            }
+
+            try
+            {
+                receiver.OnDatagram(buffer.AsSpan(0, length));
+            }
+            catch (Exception ex)
+            {
+                // The reader never throws on malformed input, so this is a bug; one packet must not stop the speaker.
+                Log.PacketHandlingFailed(_socketLogger, vrid, length, ex);
+            }
+        }
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, _timeProvider, stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping; the loop condition ends the loop.
+        }
+    }
+
+    /// <summary>The parts that exist between a successful start and the end of the stop.</summary>
+    private sealed class Running(VirtualRouter router, IVrrpTransport transport, IGratuitousArpSender arpSender, VirtualAddressWorker worker, CancellationTokenSource stopping)
+    {
+        public VirtualRouter Router { get; } = router;
+
+        public IVrrpTransport Transport { get; } = transport;
+
+        public IGratuitousArpSender ArpSender { get; } = arpSender;
+
+        public VirtualAddressWorker Worker { get; } = worker;
+
+        public CancellationTokenSource Stopping { get; } = stopping;
+
+        public Task? ReceiveLoop { get; set; }
+
+        public bool Stopped { get; set; }
+    }
+
+    /// <summary>Connects the state machine's actions to the socket and the address worker.</summary>
+    private sealed class RouterActions(VrrpSpeaker speaker, IVrrpTransport transport, VirtualAddressWorker worker, byte vrid, IPAddress source, IReadOnlyList<IPAddress> addresses)
+        : IVirtualRouterActions
+    {
+        // The state machine calls these under its lock, so one buffer serves every advert.
+        private readonly byte[] _buffer = new byte[VrrpPacket.MaxIpv4MessageLength];
+
+        public void SendAdvertisement(byte priority)
+        {
+            var advertisement = new VrrpAdvertisement(VrrpVersion.V3, vrid, priority, (ushort)speaker.Options.AdvertisementIntervalCentiseconds, addresses);
+            var length = VrrpPacket.Write(advertisement, source, VrrpPacket.Ipv4MulticastGroup, _buffer);
+            try
+            {
+                transport.Send(_buffer.AsSpan(0, length));
+                speaker.Counters.OnAdvertisementSent(priority);
+            }
+            catch (SocketException ex)
+            {
+                // A lost advert is survivable, the next one follows in Advertisement_Interval; backups time out only after three.
+                speaker.Counters.OnSendError();
+                if (speaker._socketErrorLimiter.ShouldLog(ex.SocketErrorCode, out var suppressed))
+                {
+                    Log.SendFailed(speaker._socketLogger, vrid, priority, ex.SocketErrorCode, suppressed, ex);
+                }
+            }
+        }
+
+        public void ClaimAddresses() => worker.Claim();
+
+        public void ReleaseAddresses() => worker.Release();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = VrrpEventIds.SpeakerStarting, Level = LogLevel.Information, Message = "VRID {vrid} starting on {interfaceName}: priority {priority}, advert interval {intervalCentiseconds} cs, virtual addresses {addresses}")]
+        public static partial void Starting(ILogger logger, byte vrid, string interfaceName, int priority, int intervalCentiseconds, string addresses);
+
+        [LoggerMessage(EventId = VrrpEventIds.InterfaceResolved, Level = LogLevel.Information, Message = "VRID {vrid} uses {interfaceName} (index {interfaceIndex}), primary address {primaryAddress}, MAC {mac}")]
+        public static partial void InterfaceResolved(ILogger logger, byte vrid, string interfaceName, int interfaceIndex, IPAddress primaryAddress, string mac);
+
+        [LoggerMessage(EventId = VrrpEventIds.SpeakerStarted, Level = LogLevel.Information, Message = "VRID {vrid} started in state {state}")]
+        public static partial void Started(ILogger logger, byte vrid, VrrpState state);
+
+        [LoggerMessage(EventId = VrrpEventIds.SpeakerStopping, Level = LogLevel.Information, Message = "VRID {vrid} stopping in state {state}")]
+        public static partial void Stopping(ILogger logger, byte vrid, VrrpState state);
+
+        [LoggerMessage(EventId = VrrpEventIds.SpeakerStopped, Level = LogLevel.Information, Message = "VRID {vrid} stopped; the socket is closed and the virtual addresses are released")]
+        public static partial void Stopped(ILogger logger, byte vrid);
+
+        [LoggerMessage(EventId = VrrpEventIds.ReceiveFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive failed with {socketError}; retrying. {suppressed} more errors of this kind since the last report")]
+        public static partial void ReceiveFailed(ILogger logger, byte vrid, SocketError socketError, long suppressed, Exception exception);
+
+        [LoggerMessage(EventId = VrrpEventIds.SendFailed, Level = LogLevel.Warning, Message = "VRID {vrid} sending an advert with priority {priority} failed with {socketError}. {suppressed} more errors of this kind since the last report")]
+        public static partial void SendFailed(ILogger logger, byte vrid, byte priority, SocketError socketError, long suppressed, Exception exception);
+
+        [LoggerMessage(EventId = VrrpEventIds.ReceiveLoopFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive loop caught an unexpected error; retrying")]
+        public static partial void ReceiveLoopFailed(ILogger logger, byte vrid, Exception exception);
+
+        [LoggerMessage(EventId = VrrpEventIds.PacketHandlingFailed, Level = LogLevel.Error, Message = "VRID {vrid} handling a received datagram of {length} bytes failed; this is a bug, the packet was dropped")]
+        public static partial void PacketHandlingFailed(ILogger logger, byte vrid, int length, Exception exception);
+    }
 }

@@ -1,0 +1,141 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Tandem.Vrrp.Diagnostics;
+using Tandem.Vrrp.Platform;
+
+namespace Tandem.Vrrp.Addresses;
+
+/// <summary>Adds and removes virtual addresses by running iproute2's <c>ip</c> command.</summary>
+/// <remarks>NOTE: netlink (RTM_NEWADDR/RTM_DELADDR) will replace the child process, which costs a fork per address.</remarks>
+internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurator
+{
+    /// <summary>Time allowed for one <c>ip</c> command; it normally finishes in milliseconds.</summary>
+    public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    public IpCommandAddressConfigurator(TimeProvider timeProvider, ILogger logger)
+    {
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public async Task<bool> AddAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
+    {
+        // "File exists" means the address is already there, which is the state we want.
+        var ok = await RunAsync(["-4", "addr", "add", address.ToString(), "dev", interfaceName], "File exists", cancellationToken);
+        if (ok)
+        {
+            Log.AddressAdded(_logger, address.ToString(), interfaceName);
+        }
+
+        return ok;
+    }
+
+    public async Task<bool> RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
+    {
+        // "Cannot assign requested address" (EADDRNOTAVAIL) means the address is already gone.
+        var ok = await RunAsync(["-4", "addr", "del", address.ToString(), "dev", interfaceName], "Cannot assign requested address", cancellationToken);
+        if (ok)
+        {
+            Log.AddressRemoved(_logger, address.ToString(), interfaceName);
+        }
+
+        return ok;
+    }
+
+    private async Task<bool> RunAsync(string[] arguments, string alreadyDoneError, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo("ip")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        // iproute2 prints kernel errors through strerror, which follows the locale; matching needs English text.
+        startInfo.Environment["LC_ALL"] = "C";
+        var commandLine = "ip " + string.Join(' ', arguments);
+
+        Process process;
+        try
+        {
+            process = Process.Start(startInfo) ?? throw new InvalidOperationException("Process.Start returned no process.");
+        }
+        catch (Exception ex) when (ex is Win32Exception or InvalidOperationException)
+        {
+            Log.AddressCommandNotStarted(_logger, commandLine, ex);
+            return false;
+        }
+
+        using (process)
+        {
+            using var timeout = new CancellationTokenSource(CommandTimeout, _timeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+            var standardError = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            var standardOutput = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            try
+            {
+                await process.WaitForExitAsync(linked.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // We started this child, so we stop it rather than leave it running past its deadline.
+                KillIfRunning(process);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                Log.AddressCommandTimedOut(_logger, commandLine, CommandTimeout.TotalSeconds);
+                return false;
+            }
+
+            var error = (await standardError).Trim();
+            await standardOutput;
+            if (process.ExitCode == 0 || error.Contains(alreadyDoneError, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            Log.AddressCommandFailed(_logger, commandLine, process.ExitCode, error);
+            return false;
+        }
+    }
+
+    private static void KillIfRunning(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // The process exited between the timeout and the kill, which is the outcome we wanted.
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = VrrpEventIds.AddressAdded, Level = LogLevel.Information, Message = "Virtual address {address} is on {interfaceName}")]
+        public static partial void AddressAdded(ILogger logger, string address, string interfaceName);
+
+        [LoggerMessage(EventId = VrrpEventIds.AddressRemoved, Level = LogLevel.Information, Message = "Virtual address {address} is not on {interfaceName}")]
+        public static partial void AddressRemoved(ILogger logger, string address, string interfaceName);
+
+        [LoggerMessage(EventId = VrrpEventIds.AddressCommandFailed, Level = LogLevel.Error, Message = "'{command}' failed with exit code {exitCode}: {standardError}. Check that the interface exists and that the process has CAP_NET_ADMIN")]
+        public static partial void AddressCommandFailed(ILogger logger, string command, int exitCode, string standardError);
+
+        [LoggerMessage(EventId = VrrpEventIds.AddressCommandTimedOut, Level = LogLevel.Error, Message = "'{command}' timed out after {seconds} s and was killed")]
+        public static partial void AddressCommandTimedOut(ILogger logger, string command, double seconds);
+
+        [LoggerMessage(EventId = VrrpEventIds.AddressCommandNotStarted, Level = LogLevel.Error, Message = "'{command}' could not be started. Install iproute2 (Debian package iproute2) so that 'ip' is on the PATH")]
+        public static partial void AddressCommandNotStarted(ILogger logger, string command, Exception exception);
+    }
+}

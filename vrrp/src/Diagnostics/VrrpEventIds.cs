@@ -1,0 +1,48 @@
+namespace Tandem.Vrrp.Diagnostics;
+
+/// <summary>The event ids of every log message in Tandem.Vrrp, in one table so that no two messages share an id.</summary>
+internal static class VrrpEventIds
+{
+    // State machine, 1-19.
+    public const int StateChanged = 1;
+    public const int ImpossibleTransition = 2;
+    public const int StateChangedHandlerFailed = 3;
+    public const int PriorityZeroReceived = 4;
+    public const int PreemptDiscarded = 5;
+    public const int LowerPriorityAnswered = 6;
+    public const int MasterAdverIntervalChanged = 7;
+
+    // Packets, 20-39.
+    public const int PacketRejected = 20;
+    public const int PacketFromOtherVrid = 21;
+    public const int OwnAdvertReceived = 22;
+    public const int AddressListMismatch = 23;
+
+    // Socket, 40-59.
+    public const int SocketOpened = 40;
+    public const int SocketOpenFailed = 41;
+    public const int ReceiveFailed = 42;
+    public const int SendFailed = 43;
+    public const int ReceiveLoopFailed = 44;
+    public const int PacketHandlingFailed = 45;
+
+    // Virtual addresses, 60-79.
+    public const int AddressAdded = 60;
+    public const int AddressRemoved = 61;
+    public const int AddressCommandFailed = 62;
+    public const int AddressCommandTimedOut = 63;
+    public const int AddressCommandNotStarted = 64;
+    public const int AddressWorkerCommandFailed = 65;
+
+    // Gratuitous ARP, 80-99.
+    public const int GratuitousArpSent = 80;
+    public const int GratuitousArpUnavailable = 81;
+    public const int GratuitousArpFailed = 82;
+
+    // Speaker lifecycle, 100-119.
+    public const int SpeakerStarting = 100;
+    public const int SpeakerStarted = 101;
+    public const int SpeakerStopping = 102;
+    public const int SpeakerStopped = 103;
+    public const int InterfaceResolved = 104;
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Tandem.Vrrp.Diagnostics;
+using Tandem.Vrrp.StateMachine;
+
+namespace Tandem.Vrrp.Packets;
+
+/// <summary>
+/// The receive path between the socket and the state machine: validates each datagram, counts and logs what was
+/// discarded, and passes only valid advertisements for our VRID to the <see cref="VirtualRouter"/>.
+/// </summary>
+internal sealed partial class AdvertisementReceiver
+{
+    /// <summary>How often a repeating discard reason is logged again; the counters still see every packet.</summary>
+    public static readonly TimeSpan LogInterval = TimeSpan.FromMinutes(1);
+
+    private readonly VrrpReadContext _context;
+    private readonly VirtualRouter _router;
+    private readonly VrrpCounters _counters;
+    private readonly HashSet<IPAddress> _configuredAddresses;
+    private readonly ILogger _logger;
+    private readonly LogRateLimiter<VrrpRejectReason> _rejectLimiter;
+    private readonly LogRateLimiter<IPAddress> _mismatchLimiter;
+
+    public AdvertisementReceiver(
+        VrrpReadContext context,
+        VirtualRouter router,
+        VrrpCounters counters,
+        IEnumerable<IPAddress> configuredAddresses,
+        TimeProvider timeProvider,
+        ILogger logger)
+    {
+        _context = context;
+        _router = router;
+        _counters = counters;
+        _configuredAddresses = [.. configuredAddresses];
+        _logger = logger;
+        _rejectLimiter = new LogRateLimiter<VrrpRejectReason>(timeProvider, LogInterval);
+        _mismatchLimiter = new LogRateLimiter<IPAddress>(timeProvider, LogInterval);
+    }
+
+    /// <summary>Handles one IPv4 datagram as read from the raw socket. Malformed input never throws.</summary>
+    public VrrpReadOutcome OnDatagram(ReadOnlySpan<byte> datagram)
+    {
+        var result = VrrpPacket.ReadIpv4Datagram(datagram, _context);
+        switch (result.Outcome)
+        {
+            case VrrpReadOutcome.Rejected:
+                _counters.OnRejected(result.Reason);
+                if (_rejectLimiter.ShouldLog(result.Reason, out var suppressed))
+                {
+                    Log.PacketRejected(_logger, _context.VirtualRouterId, result.Ip.Source, result.Reason, result.Detail, suppressed);
+                }
+
+                break;
+            case VrrpReadOutcome.OtherVrid:
+                _counters.OnOtherVrid();
+                Log.PacketFromOtherVrid(_logger, _context.VirtualRouterId, result.Ip.Source, result.Advertisement!.VirtualRouterId);
+                break;
+            case VrrpReadOutcome.OwnAdvert:
+                _counters.OnOwnAdvert();
+                Log.OwnAdvertReceived(_logger, _context.VirtualRouterId, result.Ip.Source);
+                break;
+            case VrrpReadOutcome.Accepted:
+                OnAdvertisement(result.Ip.Source, result.Advertisement!);
+                break;
+            default:
+                throw new NotSupportedException($"Unknown read outcome {result.Outcome}.");
+        }
+
+        return result.Outcome;
+    }
+
+    private void OnAdvertisement(IPAddress source, VrrpAdvertisement advertisement)
+    {
+        _counters.OnAdvertisementReceived(advertisement.Priority);
+
+        // RFC 9568 §7.1 lets a receiver compare the address list with its own and asks it to log a mismatch. The
+        // advert is still processed, because the election must not split over a configuration difference.
+        if (!_configuredAddresses.SetEquals(advertisement.Addresses))
+        {
+            _counters.OnAddressListMismatch();
+            if (_mismatchLimiter.ShouldLog(source, out var suppressed))
+            {
+                Log.AddressListMismatch(_logger, _context.VirtualRouterId, source, string.Join(", ", advertisement.Addresses), string.Join(", ", _configuredAddresses), suppressed);
+            }
+        }
+
+        _router.OnAdvertisement(source, advertisement.Priority, advertisement.MaxAdvertisementIntervalCentiseconds);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = VrrpEventIds.PacketRejected, Level = LogLevel.Warning, Message = "VRID {vrid} discarded an invalid VRRP packet from {source}: {reason}, {detail}. {suppressed} more were discarded for this reason since the last report; see the speaker's counters for totals")]
+        public static partial void PacketRejected(ILogger logger, byte vrid, IPAddress? source, VrrpRejectReason reason, string? detail, long suppressed);
+
+        [LoggerMessage(EventId = VrrpEventIds.PacketFromOtherVrid, Level = LogLevel.Debug, Message = "VRID {vrid} ignored an advert from {source} for VRID {otherVrid}")]
+        public static partial void PacketFromOtherVrid(ILogger logger, byte vrid, IPAddress source, byte otherVrid);
+
+        [LoggerMessage(EventId = VrrpEventIds.OwnAdvertReceived, Level = LogLevel.Debug, Message = "VRID {vrid} ignored an advert from our own address {source}")]
+        public static partial void OwnAdvertReceived(ILogger logger, byte vrid, IPAddress source);
+
+        [LoggerMessage(EventId = VrrpEventIds.AddressListMismatch, Level = LogLevel.Warning, Message = "VRID {vrid} advert from {source} lists the addresses [{advertised}] but this node is configured with [{configured}]; make Vrrp:VirtualAddresses the same on every node. {suppressed} more since the last report")]
+        public static partial void AddressListMismatch(ILogger logger, byte vrid, IPAddress source, string advertised, string configured, long suppressed);
+    }
+}

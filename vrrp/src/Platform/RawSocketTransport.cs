@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Tandem.Vrrp.Packets;
+
+namespace Tandem.Vrrp.Platform;
+
+/// <summary>
+/// A Linux raw IPv4 socket for protocol 112, bound to one interface, that sends to and receives from 224.0.0.18.
+/// </summary>
+/// <remarks>
+/// One socket does both jobs. IP_MULTICAST_IF with an ip_mreqn that names the primary address makes the kernel use
+/// that address as the source of every advert (raw_sendmsg takes it as the source for multicast when none is
+/// bound), so the checksum we compute over the pseudo-header matches the header the kernel writes.
+/// Multicast loopback is off, so our own adverts do not come back to us through this socket.
+/// </remarks>
+internal sealed class RawSocketTransport : IVrrpTransport
+{
+    // Linux option numbers from <asm-generic/socket.h> and <linux/in.h>; .NET has no names for some of them.
+    private const int SolSocket = 1;
+    private const int SoBindToDevice = 25;
+    private const int IpProtoIp = 0;
+    private const int IpTos = 1;
+    private const int IpTtl = 2;
+    private const int IpMulticastIf = 32;
+    private const int IpMulticastTtl = 33;
+    private const int IpMulticastLoop = 34;
+    private const int IpAddMembership = 35;
+
+    /// <summary>DSCP CS6 (internetwork control), the TOS byte keepalived 2.2.7 sends its adverts with.</summary>
+    private const int TosInternetworkControl = 0xC0;
+
+    private readonly Socket _socket;
+    private readonly IPEndPoint _group = new(VrrpPacket.Ipv4MulticastGroup, 0);
+
+    private RawSocketTransport(Socket socket)
+    {
+        _socket = socket;
+    }
+
+    /// <summary>Opens and configures the socket. Throws <see cref="SocketException"/> when the kernel refuses an option.</summary>
+    public static RawSocketTransport Open(InterfaceInfo info)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, (ProtocolType)InternetChecksum.VrrpProtocol);
+        try
+        {
+            var name = Encoding.ASCII.GetBytes(info.Name + "\0");
+            socket.SetRawSocketOption(SolSocket, SoBindToDevice, name);
+
+            Span<byte> mreqn = stackalloc byte[12];
+            WriteIpMreqn(mreqn, VrrpPacket.Ipv4MulticastGroup, IPAddress.Any, info.Index);
+            socket.SetRawSocketOption(IpProtoIp, IpAddMembership, mreqn);
+
+            WriteIpMreqn(mreqn, IPAddress.Any, info.PrimaryAddress, info.Index);
+            socket.SetRawSocketOption(IpProtoIp, IpMulticastIf, mreqn);
+
+            // RFC 9568 §5.1.1.3: the TTL must be 255 so that receivers can reject packets that crossed a router.
+            SetInt(socket, IpMulticastTtl, VrrpPacket.RequiredTtl);
+            SetInt(socket, IpTtl, VrrpPacket.RequiredTtl);
+            SetInt(socket, IpTos, TosInternetworkControl);
+            SetInt(socket, IpMulticastLoop, 0);
+            return new RawSocketTransport(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public void Send(ReadOnlySpan<byte> vrrpMessage) => _socket.SendTo(vrrpMessage, SocketFlags.None, _group);
+
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    public void Dispose() => _socket.Dispose();
+
+    /// <summary>Fills a struct ip_mreqn: group, local address (network byte order), interface index (host byte order).</summary>
+    private static void WriteIpMreqn(Span<byte> destination, IPAddress group, IPAddress local, int interfaceIndex)
+    {
+        group.TryWriteBytes(destination[..4], out _);
+        local.TryWriteBytes(destination.Slice(4, 4), out _);
+        BitConverter.TryWriteBytes(destination[8..], interfaceIndex);
+    }
+
+    private static void SetInt(Socket socket, int option, int value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BitConverter.TryWriteBytes(bytes, value);
+        socket.SetRawSocketOption(IpProtoIp, option, bytes);
+    }
+}
