@@ -1,1 +1,3 @@
-return 0;
+using Tandem.Node.Hosting;
+
+return await NodeCommands.RunAsync(args, Console.Out, Console.Error);

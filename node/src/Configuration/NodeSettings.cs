@@ -1,0 +1,31 @@
+using System.Net;
+using Tandem.Node.Forwarding;
+using Tandem.Node.Tls;
+using Tandem.SessionStore;
+using Tandem.Vrrp;
+
+namespace Tandem.Node.Configuration;
+
+/// <summary>The node's configuration after validation, with addresses parsed and the certificate loaded.</summary>
+internal sealed record NodeSettings(
+    string NodeName,
+    ProxyOptions Proxy,
+    IPAddress ListenAddress,
+    TrustedProxyList TrustedProxies,
+    ServerCertificate Certificate,
+    VrrpOptions? Vrrp,
+    SessionStoreOptions SessionStore)
+{
+    public bool VrrpEnabled => Vrrp is not null;
+
+    public bool UsesRedis => !string.IsNullOrWhiteSpace(SessionStore.Redis);
+}
+
+/// <summary>Every error found in the configuration, in the order the checks ran, and the warnings found with them.</summary>
+internal sealed class InvalidNodeConfigurationException(IReadOnlyList<string> errors, IReadOnlyList<string> warnings)
+    : Exception($"The configuration has {errors.Count} error(s):{Environment.NewLine}{string.Join(Environment.NewLine, errors)}")
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+
+    public IReadOnlyList<string> Warnings { get; } = warnings;
+}

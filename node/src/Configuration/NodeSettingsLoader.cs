@@ -1,0 +1,247 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Tandem.Node.Forwarding;
+using Tandem.Node.Tls;
+using Tandem.SessionStore;
+using Tandem.Vrrp;
+
+namespace Tandem.Node.Configuration;
+
+/// <summary>
+/// Binds and checks the <c>Node</c>, <c>Proxy</c>, <c>Vrrp</c> and <c>SessionStore</c> sections. It collects every
+/// error instead of stopping at the first, and each message names the setting, the value and the fix.
+/// </summary>
+/// <remarks>The <c>ReverseProxy</c> section is checked by YARP's own validator; see <c>ReverseProxyValidation</c>.</remarks>
+internal static class NodeSettingsLoader
+{
+    public const int MaxInterfaceNameLength = 15;
+    public const int MaxAdvertisementIntervalCentiseconds = 4095;
+    public const int MaxOperationTimeoutMilliseconds = 10_000;
+    public const int MaxConnectTimeoutMilliseconds = 60_000;
+
+    public static NodeSettings? Load(
+        IConfiguration configuration,
+        TimeProvider timeProvider,
+        List<string> errors,
+        List<string> warnings)
+    {
+        var node = SectionBinder.Bind<NodeOptions>(configuration.GetSection("Node"), errors);
+        var proxy = SectionBinder.Bind<ProxyOptions>(configuration.GetSection("Proxy"), errors);
+        var sessionStore = SectionBinder.Bind<SessionStoreOptions>(configuration.GetSection("SessionStore"), errors);
+        var vrrp = LoadVrrp(configuration, errors);
+
+        var listenAddress = ValidateProxy(proxy, errors);
+        var trustedProxies = ParseTrustedProxies(proxy.TrustedProxies, errors);
+        ValidateSessionStore(sessionStore, vrrp, errors);
+        var certificate = ServerCertificate.Load(proxy.CertificatePath, proxy.KeyPath, timeProvider, errors, warnings);
+
+        if (errors.Count > 0 || listenAddress is null || certificate is null)
+        {
+            return null;
+        }
+
+        var nodeName = string.IsNullOrWhiteSpace(node.Name) ? Environment.MachineName : node.Name;
+        return new NodeSettings(nodeName, proxy, listenAddress, trustedProxies, certificate, vrrp, sessionStore);
+    }
+
+    /// <summary>
+    /// Binds and checks the <c>Vrrp</c> section. Returns null, with no error, when the section is absent or
+    /// <c>Vrrp:Interface</c> is empty, which turns VRRP off.
+    /// </summary>
+    public static VrrpOptions? LoadVrrp(IConfiguration configuration, List<string> errors)
+    {
+        var section = configuration.GetSection("Vrrp");
+        var vrrp = SectionBinder.Bind<VrrpOptions>(section, errors);
+        if (string.IsNullOrWhiteSpace(vrrp.Interface))
+        {
+            return null;
+        }
+
+        ValidateVrrp(vrrp, errors);
+        return vrrp;
+    }
+
+    private static IPAddress? ValidateProxy(ProxyOptions proxy, List<string> errors)
+    {
+        if (proxy.Port is < 1 or > 65535)
+        {
+            errors.Add($"Proxy:Port: {proxy.Port} is out of range. Set a TCP port from 1 to 65535.");
+        }
+
+        if (!IPAddress.TryParse(proxy.Address, out var address)
+            || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            errors.Add(
+                $"Proxy:Address: '{proxy.Address}' is not an IP address. Set 0.0.0.0 to listen on every IPv4 address, " +
+                ":: for every address, or a specific address such as the virtual address.");
+            return null;
+        }
+
+        return address;
+    }
+
+    private static TrustedProxyList ParseTrustedProxies(List<string> entries, List<string> errors)
+    {
+        var networks = new List<IPNetwork>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i].Trim();
+            if (!AddressPrefix.TryParse(entry, allowBareAddress: true, out var prefix))
+            {
+                errors.Add(
+                    $"Proxy:TrustedProxies:{i}: '{entry}' is not a network in CIDR notation. " +
+                    "Write an address and prefix length, for example 203.0.113.0/24, or a single address.");
+                continue;
+            }
+
+            if (!prefix.IsNetworkAddress)
+            {
+                errors.Add(
+                    $"Proxy:TrustedProxies:{i}: '{entry}' has host bits set, so it is unclear whether one address or " +
+                    $"the network is meant. Write {prefix.ToNetwork()} for the network or {prefix.Address} for the address.");
+                continue;
+            }
+
+            networks.Add(prefix.ToNetwork());
+        }
+
+        return new TrustedProxyList(networks);
+    }
+
+    private static void ValidateVrrp(VrrpOptions vrrp, List<string> errors)
+    {
+        if (vrrp.Interface.Length > MaxInterfaceNameLength || vrrp.Interface.Any(c => c is '/' or ':' || char.IsWhiteSpace(c)))
+        {
+            errors.Add(
+                $"Vrrp:Interface: '{vrrp.Interface}' is not a valid Linux interface name. Use the name that " +
+                $"'ip link' shows: at most {MaxInterfaceNameLength} characters, without '/', ':' or spaces.");
+        }
+
+        if (vrrp.VirtualRouterId is < 1 or > 255)
+        {
+            errors.Add(
+                $"Vrrp:VirtualRouterId: {vrrp.VirtualRouterId} is out of range. Set a VRID from 1 to 255, " +
+                "the same on every node of this virtual router and unique on the network segment.");
+        }
+
+        if (vrrp.Priority is < 1 or > 255)
+        {
+            errors.Add(
+                $"Vrrp:Priority: {vrrp.Priority} is out of range. Set 1 to 254 (higher wins the master election), " +
+                "or 255 only on the node that owns the virtual addresses. Priority 0 is reserved for the advert " +
+                "a master sends when it stops.");
+        }
+
+        if (vrrp.AdvertisementIntervalCentiseconds is < 1 or > MaxAdvertisementIntervalCentiseconds)
+        {
+            errors.Add(
+                $"Vrrp:AdvertisementIntervalCentiseconds: {vrrp.AdvertisementIntervalCentiseconds} is out of range. " +
+                $"Set 1 to {MaxAdvertisementIntervalCentiseconds} centiseconds, the range of the 12-bit Max Adver Int " +
+                "field of RFC 9568; 100 is one second.");
+        }
+
+        ValidateVirtualAddresses(vrrp.VirtualAddresses, errors);
+    }
+
+    private static void ValidateVirtualAddresses(List<string> addresses, List<string> errors)
+    {
+        if (addresses.Count == 0)
+        {
+            errors.Add(
+                "Vrrp:VirtualAddresses is empty. List at least one address in CIDR notation, for example " +
+                "198.51.100.100/24, or set Vrrp:Interface to empty to turn VRRP off.");
+            return;
+        }
+
+        var families = new HashSet<AddressFamily>();
+        var seen = new HashSet<IPAddress>();
+        for (var i = 0; i < addresses.Count; i++)
+        {
+            var text = addresses[i].Trim();
+            if (!AddressPrefix.TryParse(text, allowBareAddress: false, out var prefix))
+            {
+                errors.Add(
+                    $"Vrrp:VirtualAddresses:{i}: '{text}' is not an address in CIDR notation. " +
+                    "Write the address and the prefix length of its subnet, for example 198.51.100.100/24.");
+                continue;
+            }
+
+            families.Add(prefix.Address.AddressFamily);
+            if (!seen.Add(prefix.Address))
+            {
+                errors.Add($"Vrrp:VirtualAddresses:{i}: '{text}' is listed twice. Remove the duplicate.");
+            }
+        }
+
+        if (families.Count > 1)
+        {
+            errors.Add(
+                "Vrrp:VirtualAddresses mixes IPv4 and IPv6 addresses. RFC 9568 runs IPv4 and IPv6 virtual routers " +
+                "separately, so list addresses of one family only.");
+        }
+    }
+
+    private static void ValidateSessionStore(SessionStoreOptions store, VrrpOptions? vrrp, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(store.Redis))
+        {
+            if (vrrp is not null)
+            {
+                errors.Add(
+                    $"SessionStore:Redis is empty, but VRRP is on (Vrrp:Interface '{vrrp.Interface}'). Nodes of a " +
+                    "cluster need a shared store so affinity pins survive a failover. Set SessionStore:Redis to the " +
+                    "shared Redis, for example 198.51.100.20:6379.");
+            }
+        }
+        else
+        {
+            ValidateRedisConfiguration(store.Redis, errors);
+        }
+
+        if (store.AffinityTtlSeconds < 1)
+        {
+            errors.Add(
+                $"SessionStore:AffinityTtlSeconds: {store.AffinityTtlSeconds} is out of range. Set how long an idle " +
+                "session keeps its destination, in seconds, for example 3600.");
+        }
+
+        if (store.OperationTimeoutMilliseconds is < 1 or > MaxOperationTimeoutMilliseconds)
+        {
+            errors.Add(
+                $"SessionStore:OperationTimeoutMilliseconds: {store.OperationTimeoutMilliseconds} is out of range. " +
+                $"Set 1 to {MaxOperationTimeoutMilliseconds}; each proxied request may wait this long for Redis.");
+        }
+
+        if (store.ConnectTimeoutMilliseconds is < 1 or > MaxConnectTimeoutMilliseconds)
+        {
+            errors.Add(
+                $"SessionStore:ConnectTimeoutMilliseconds: {store.ConnectTimeoutMilliseconds} is out of range. " +
+                $"Set 1 to {MaxConnectTimeoutMilliseconds}.");
+        }
+    }
+
+    private static void ValidateRedisConfiguration(string redis, List<string> errors)
+    {
+        // The value may contain a password, so messages never repeat it.
+        StackExchange.Redis.ConfigurationOptions parsed;
+        try
+        {
+            parsed = StackExchange.Redis.ConfigurationOptions.Parse(redis);
+        }
+        catch (ArgumentException exception)
+        {
+            errors.Add(
+                $"SessionStore:Redis: the configuration string is invalid ({exception.Message}). Use the " +
+                "StackExchange.Redis format host:port[,option=value...], for example 198.51.100.20:6379.");
+            return;
+        }
+
+        if (parsed.EndPoints.Count == 0)
+        {
+            errors.Add(
+                "SessionStore:Redis names no Redis endpoint. Start the configuration string with host:port, " +
+                "for example 198.51.100.20:6379.");
+        }
+    }
+}

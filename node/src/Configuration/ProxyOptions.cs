@@ -1,0 +1,26 @@
+namespace Tandem.Node.Configuration;
+
+/// <summary>The HTTPS listener and the forwarded-header trust, bound from the <c>Proxy</c> configuration section.</summary>
+public sealed class ProxyOptions
+{
+    /// <summary>
+    /// Listen address. <c>0.0.0.0</c> or <c>::</c> listens on every address. A specific address, such as the virtual
+    /// address, is bound with IP_FREEBIND so a backup node can listen before it holds the address.
+    /// </summary>
+    public string Address { get; set; } = "0.0.0.0";
+
+    /// <summary>TCP port of the HTTPS listener.</summary>
+    public int Port { get; set; } = 443;
+
+    /// <summary>Path of the PEM file with the server certificate, optionally followed by its intermediate certificates.</summary>
+    public string CertificatePath { get; set; } = "";
+
+    /// <summary>Path of the PEM file with the certificate's private key.</summary>
+    public string KeyPath { get; set; } = "";
+
+    /// <summary>
+    /// Networks in CIDR notation whose requests may carry X-Forwarded-* and X-Real-IP headers that the node keeps.
+    /// From any other peer these headers are replaced.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+}

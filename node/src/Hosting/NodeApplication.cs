@@ -1,0 +1,194 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tandem.Node.Configuration;
+using Tandem.Node.Forwarding;
+using Tandem.Node.SessionAffinity;
+using Tandem.Node.Transport;
+using Tandem.Node.Vrrp;
+using Tandem.SessionStore;
+
+namespace Tandem.Node.Hosting;
+
+/// <summary>Hooks for tests that host the node in process.</summary>
+internal sealed class NodeApplicationOptions
+{
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Runs after the node's own logging setup, for example to add a log collector.</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
+
+/// <summary>
+/// Builds the node: validates the whole configuration first, then sets up Kestrel, YARP, the affinity store and
+/// VRRP.
+/// </summary>
+internal static partial class NodeApplication
+{
+    /// <exception cref="InvalidNodeConfigurationException">The configuration has one or more errors.</exception>
+    public static async Task<WebApplication> CreateAsync(
+        Action<IConfigurationBuilder> addConfiguration,
+        NodeApplicationOptions? options = null)
+    {
+        options ??= new NodeApplicationOptions();
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Replace the default sources (appsettings.json in the content root and so on) with the node's own.
+        builder.Configuration.Sources.Clear();
+        addConfiguration(builder.Configuration);
+
+        var errors = new List<string>();
+        var warnings = new List<string>();
+        var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings);
+        await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors);
+        if (errors.Count > 0 || settings is null)
+        {
+            throw new InvalidNodeConfigurationException(errors, warnings);
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole();
+        options.ConfigureLogging?.Invoke(builder.Logging);
+
+        ConfigureKestrel(builder.WebHost, settings);
+        ConfigureServices(builder.Services, builder.Configuration, settings, options.TimeProvider);
+
+        var app = builder.Build();
+        app.MapReverseProxy();
+
+        LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem.Node.Startup"), settings, warnings);
+        return app;
+    }
+
+    private static void ConfigureKestrel(IWebHostBuilder webHost, NodeSettings settings)
+    {
+        webHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(settings.ListenAddress, settings.Proxy.Port, listen =>
+            {
+                // HTTP/2 is chosen by ALPN during the TLS handshake; clients without ALPN get HTTP/1.1.
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = settings.Certificate.Certificate,
+                    ServerCertificateChain = settings.Certificate.Intermediates,
+                });
+            });
+        });
+
+        webHost.UseSockets(sockets => sockets.CreateBoundListenSocket = FreeBindListenSocket.Create);
+    }
+
+    private static void ConfigureServices(
+        IServiceCollection services,
+        IConfiguration configuration,
+        NodeSettings settings,
+        TimeProvider timeProvider)
+    {
+        services.AddSingleton(timeProvider);
+        services.AddSingleton(settings);
+        services.AddSingleton(settings.TrustedProxies);
+        services.AddMetrics();
+        services.TryAddSingleton<AffinityMetrics>();
+        services.AddSingleton(settings.SessionStore);
+
+        var localCapacity = settings.UsesRedis ? AffinityPins.LocalCacheCapacity : AffinityPins.InProcessStoreCapacity;
+        var local = new InProcessAffinityStore(timeProvider, localCapacity);
+        services.AddSingleton(local);
+
+        if (settings.UsesRedis)
+        {
+            services.AddSingleton(provider => new SessionStoreMetrics(provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            services.AddSingleton<SharedAffinityStoreConnector>();
+            services.AddSingleton<IAffinityStore>(provider => provider.GetRequiredService<SharedAffinityStoreConnector>());
+            services.AddHostedService(provider => provider.GetRequiredService<SharedAffinityStoreConnector>());
+        }
+        else
+        {
+            services.AddSingleton<IAffinityStore>(local);
+        }
+
+        services.AddSingleton(provider => new AffinityPins(
+            local,
+            provider.GetRequiredService<IAffinityStore>(),
+            settings.SessionStore.AffinityTtl,
+            timeProvider));
+
+        services.AddReverseProxyServices(configuration.GetSection("ReverseProxy"));
+
+        if (settings.Vrrp is not null)
+        {
+            services.AddSingleton(settings.Vrrp);
+            services.AddSingleton<VrrpHostedService>();
+            services.AddHostedService(provider => provider.GetRequiredService<VrrpHostedService>());
+        }
+    }
+
+    private static void LogStartup(ILogger logger, NodeSettings settings, List<string> warnings)
+    {
+        Log.NodeStarting(logger, settings.NodeName, settings.ListenAddress.ToString(), settings.Proxy.Port,
+            settings.Certificate.Certificate.Subject, settings.TrustedProxies.Networks.Count);
+
+        foreach (var warning in warnings)
+        {
+            Log.ConfigurationWarning(logger, warning);
+        }
+
+        if (settings.Vrrp is null)
+        {
+            Log.VrrpDisabled(logger);
+        }
+
+        if (settings.UsesRedis)
+        {
+            Log.RedisStoreSelected(logger, settings.SessionStore.KeyPrefix, settings.SessionStore.AffinityTtlSeconds);
+        }
+        else
+        {
+            Log.InProcessStoreSelected(logger, AffinityPins.InProcessStoreCapacity);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Logging.EventIds.NodeStarting, LogLevel.Information,
+            "Node {NodeName} starting: HTTPS on {ListenAddress}:{Port}, certificate {CertificateSubject}, " +
+            "{TrustedProxyCount} trusted proxy networks")]
+        public static partial void NodeStarting(
+            ILogger logger,
+            string nodeName,
+            string listenAddress,
+            int port,
+            string certificateSubject,
+            int trustedProxyCount);
+
+        [LoggerMessage(Logging.EventIds.ConfigurationWarning, LogLevel.Warning, "{Warning}")]
+        public static partial void ConfigurationWarning(ILogger logger, string warning);
+
+        [LoggerMessage(Logging.EventIds.VrrpDisabled, LogLevel.Warning,
+            "VRRP is off because Vrrp:Interface is empty: this node never takes over a virtual address. " +
+            "Use this only for a single node or for tests")]
+        public static partial void VrrpDisabled(ILogger logger);
+
+        [LoggerMessage(Logging.EventIds.InProcessStoreSelected, LogLevel.Warning,
+            "SessionStore:Redis is empty, so affinity pins live only in this process (at most {Capacity}). " +
+            "Use this only for a single node: another node cannot see the pins, and a restart loses them")]
+        public static partial void InProcessStoreSelected(ILogger logger, int capacity);
+
+        [LoggerMessage(Logging.EventIds.RedisStoreSelected, LogLevel.Information,
+            "Affinity pins are shared through Redis with key prefix {KeyPrefix} and a TTL of {AffinityTtlSeconds} s")]
+        public static partial void RedisStoreSelected(ILogger logger, string keyPrefix, int affinityTtlSeconds);
+    }
+}

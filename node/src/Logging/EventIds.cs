@@ -1,0 +1,36 @@
+namespace Tandem.Node.Logging;
+
+/// <summary>
+/// Event ids of every log message of the node, in one table so they stay unique. The node uses the range 1000 to
+/// 1999; the session store uses 2000 to 2999.
+/// </summary>
+internal static class EventIds
+{
+    // Startup and shutdown: 1000-1099.
+    public const int NodeStarting = 1000;
+    public const int VrrpDisabled = 1001;
+    public const int InProcessStoreSelected = 1002;
+    public const int RedisStoreSelected = 1003;
+    public const int ConfigurationWarning = 1004;
+    public const int NodeListening = 1005;
+    public const int NodeStartFailed = 1006;
+
+    // VRRP: 1100-1199.
+    public const int VrrpStarting = 1100;
+    public const int VrrpStarted = 1101;
+    public const int VrrpStateChanged = 1102;
+    public const int VrrpStopping = 1103;
+    public const int VrrpStopped = 1104;
+    public const int VrrpStartFailed = 1105;
+    public const int VrrpStopFailed = 1106;
+    public const int VrrpReleasing = 1107;
+    public const int VrrpReleased = 1108;
+    public const int VrrpReleaseFailed = 1109;
+    public const int VrrpNothingToRelease = 1110;
+
+    // Session affinity: 1200-1299.
+    public const int AffinityCookieRejected = 1200;
+    public const int PinnedDestinationUnavailable = 1201;
+    public const int PinNotShared = 1202;
+    public const int PinCreated = 1203;
+}

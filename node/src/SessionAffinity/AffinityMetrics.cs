@@ -1,0 +1,74 @@
+using System.Diagnostics.Metrics;
+
+namespace Tandem.Node.SessionAffinity;
+
+/// <summary>
+/// Counters of the <c>ClusterCookie</c> affinity policy, published on the meter <c>Tandem.Node</c> and readable in
+/// process for tests.
+/// </summary>
+internal sealed class AffinityMetrics
+{
+    public const string MeterName = "Tandem.Node";
+
+    private readonly long[] _cookiesRejected = new long[Enum.GetValues<CookieRejectReason>().Length];
+    private readonly Counter<long> _cookiesRejectedCounter;
+    private readonly Counter<long> _pinsCreatedCounter;
+    private readonly Counter<long> _pinsNotSharedCounter;
+    private readonly Counter<long> _pinnedDestinationUnavailableCounter;
+    private long _pinsCreated;
+    private long _pinsNotShared;
+    private long _pinnedDestinationUnavailable;
+
+    public AffinityMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _cookiesRejectedCounter = meter.CreateCounter<long>(
+            "tandem.affinity.cookies_rejected",
+            unit: "{cookie}",
+            description: "Affinity cookies treated as absent, by reason.");
+        _pinsCreatedCounter = meter.CreateCounter<long>(
+            "tandem.affinity.pins_created",
+            unit: "{pin}",
+            description: "New sessions pinned to a destination.");
+        _pinsNotSharedCounter = meter.CreateCounter<long>(
+            "tandem.affinity.pins_not_shared",
+            unit: "{pin}",
+            description: "Pin writes the shared store did not confirm; the pin then lives only on this node.");
+        _pinnedDestinationUnavailableCounter = meter.CreateCounter<long>(
+            "tandem.affinity.pinned_destination_unavailable",
+            unit: "{request}",
+            description: "Requests whose pinned destination was not available, handled by the cluster's FailurePolicy.");
+    }
+
+    public long PinsCreated => Volatile.Read(ref _pinsCreated);
+
+    public long PinsNotShared => Volatile.Read(ref _pinsNotShared);
+
+    public long PinnedDestinationUnavailable => Volatile.Read(ref _pinnedDestinationUnavailable);
+
+    public long GetCookiesRejected(CookieRejectReason reason) => Volatile.Read(ref _cookiesRejected[(int)reason]);
+
+    public void RecordCookieRejected(CookieRejectReason reason)
+    {
+        Interlocked.Increment(ref _cookiesRejected[(int)reason]);
+        _cookiesRejectedCounter.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+    }
+
+    public void RecordPinCreated()
+    {
+        Interlocked.Increment(ref _pinsCreated);
+        _pinsCreatedCounter.Add(1);
+    }
+
+    public void RecordPinNotShared()
+    {
+        Interlocked.Increment(ref _pinsNotShared);
+        _pinsNotSharedCounter.Add(1);
+    }
+
+    public void RecordPinnedDestinationUnavailable()
+    {
+        Interlocked.Increment(ref _pinnedDestinationUnavailable);
+        _pinnedDestinationUnavailableCounter.Add(1);
+    }
+}

@@ -1,0 +1,14 @@
+namespace Tandem.Node.SessionAffinity;
+
+/// <summary>Why an affinity cookie was treated as absent, so the request got a new pin.</summary>
+public enum CookieRejectReason
+{
+    /// <summary>The value is not a session id the node could have issued: wrong length, alphabet or encoding.</summary>
+    Malformed,
+
+    /// <summary>The id is well formed, but no pin exists for it: expired, evicted or forged.</summary>
+    Unknown,
+
+    /// <summary>The shared store did not reply in time or failed, and this node has no copy of the pin.</summary>
+    StoreUnavailable,
+}

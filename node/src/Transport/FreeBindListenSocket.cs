@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+
+namespace Tandem.Node.Transport;
+
+/// <summary>
+/// Creates Kestrel's listen sockets. A socket for a specific address gets IP_FREEBIND before bind, so a backup node
+/// can listen on the virtual address while another node holds it, and take over without restarting the listener.
+/// </summary>
+internal static class FreeBindListenSocket
+{
+    // From linux/in.h and linux/in6.h. IPV6_FREEBIND exists since Linux 4.15.
+    private const int IpFreeBind = 15;
+    private const int Ipv6FreeBind = 78;
+
+    /// <summary>A <see cref="SocketTransportOptions.CreateBoundListenSocket"/> implementation.</summary>
+    public static Socket Create(EndPoint endPoint)
+    {
+        if (endPoint is not IPEndPoint ip || !NeedsFreeBind(ip.Address))
+        {
+            return SocketTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+        }
+
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (ip.AddressFamily == AddressFamily.InterNetwork)
+            {
+                socket.SetSocketOption(SocketOptionLevel.IP, (SocketOptionName)IpFreeBind, true);
+            }
+            else
+            {
+                socket.SetSocketOption(SocketOptionLevel.IPv6, (SocketOptionName)Ipv6FreeBind, true);
+            }
+
+            socket.Bind(ip);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True for an address that this machine may not hold yet: not a wildcard, and only on Linux.</summary>
+    internal static bool NeedsFreeBind(IPAddress address) =>
+        OperatingSystem.IsLinux()
+        && !address.Equals(IPAddress.Any)
+        && !address.Equals(IPAddress.IPv6Any);
+
+    /// <summary>Reads IP_FREEBIND or IPV6_FREEBIND back from a socket, for tests.</summary>
+    internal static bool IsFreeBindSet(Socket socket) =>
+        socket.AddressFamily == AddressFamily.InterNetwork
+            ? (int)socket.GetSocketOption(SocketOptionLevel.IP, (SocketOptionName)IpFreeBind)! != 0
+            : (int)socket.GetSocketOption(SocketOptionLevel.IPv6, (SocketOptionName)Ipv6FreeBind)! != 0;
+}

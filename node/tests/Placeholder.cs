@@ -1,1 +1,0 @@
-namespace Placeholder; public class T { [Xunit.Fact] public void Builds() => Xunit.Assert.True(true); }
