@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Tandem.ClusterTests.Lab.Certificates;
+using Tandem.ClusterTests.Lab.Native;
+using Tandem.ClusterTests.Lab.Network;
+
+namespace Tandem.ClusterTests.Lab.Client;
+
+/// <summary>Time limits for one client request.</summary>
+/// <param name="Connect">The limit on the TCP handshake alone.</param>
+/// <param name="Total">The limit on the whole request, from connect to the end of the body.</param>
+public sealed record LabClientTimeouts(TimeSpan Connect, TimeSpan Total)
+{
+    public static LabClientTimeouts Default { get; } = new(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(1));
+}
+
+/// <summary>
+/// Sends HTTP and HTTPS requests from the client namespace. Every request opens a new connection,
+/// so a dead node never holds on to a pooled one, and fails fast within <see cref="LabClientTimeouts"/>.
+/// HTTPS trusts exactly the lab certificate and checks that it names <see cref="LabTopology.ServiceHostName"/>.
+/// </summary>
+public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate certificate, LabClientTimeouts timeouts, TimeProvider timeProvider)
+{
+    public const string AffinityCookieName = "Tandem.Affinity";
+
+    public LabClientTimeouts Timeouts => timeouts;
+
+    /// <summary>Sends GET https://demo.tandem.test/PATH over a connection to <paramref name="target"/>.</summary>
+    public Task<ProbeResult> GetHttpsAsync(IPEndPoint target, string path, string? affinityCookie, CancellationToken cancellationToken) =>
+        SendAsync(new Uri($"https://{LabTopology.ServiceHostName}{path}"), target, affinityCookie, cancellationToken);
+
+    /// <summary>Sends GET http://ADDRESS:PORT/PATH in plain HTTP, as used to reach a backend directly.</summary>
+    public Task<ProbeResult> GetHttpAsync(IPEndPoint target, string path, CancellationToken cancellationToken) =>
+        SendAsync(new Uri($"http://{target}{path}"), target, affinityCookie: null, cancellationToken);
+
+    /// <summary>Opens a TCP connection to <paramref name="target"/> from the client namespace.</summary>
+    public async Task<Socket> ConnectAsync(IPEndPoint target, CancellationToken cancellationToken)
+    {
+        Socket socket = await sockets.CreateTcpSocketAsync();
+        try
+        {
+            socket.NoDelay = true;
+            using var connectDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            connectDeadline.CancelAfter(timeouts.Connect);
+            try
+            {
+                await socket.ConnectAsync(target, connectDeadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"TCP connect to {target} timed out after {timeouts.Connect.TotalMilliseconds:0} ms.");
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<ProbeResult> SendAsync(Uri uri, IPEndPoint target, string? affinityCookie, CancellationToken cancellationToken)
+    {
+        long start = timeProvider.GetTimestamp();
+        using var handler = CreateHandler(target);
+        using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        request.Headers.ConnectionClose = true;
+        if (affinityCookie is not null)
+        {
+            request.Headers.Add("Cookie", $"{AffinityCookieName}={affinityCookie}");
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeouts.Total);
+        try
+        {
+            using HttpResponseMessage response = await client.SendAsync(request, deadline.Token);
+            string body = await response.Content.ReadAsStringAsync(deadline.Token);
+            TimeSpan duration = timeProvider.GetElapsedTime(start);
+            string? cookie = FindAffinityCookie(response.Headers);
+            int status = (int)response.StatusCode;
+            if (!response.IsSuccessStatusCode)
+            {
+                return new ProbeResult(ProbeFailure.HttpStatus, $"HTTP {status}", status, null, cookie, duration);
+            }
+
+            BackendReply? reply = BackendReply.TryParse(body);
+            return reply is null
+                ? new ProbeResult(ProbeFailure.InvalidBody, $"Unexpected body: {Truncate(body)}", status, null, cookie, duration)
+                : new ProbeResult(ProbeFailure.None, null, status, reply, cookie, duration);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Failed(ProbeFailure.RequestTimeout, $"No complete response within {timeouts.Total.TotalMilliseconds:0} ms.", start);
+        }
+        catch (HttpRequestException exception)
+        {
+            (ProbeFailure failure, string detail) = Classify(exception);
+            return Failed(failure, detail, start);
+        }
+    }
+
+    private SocketsHttpHandler CreateHandler(IPEndPoint target) => new()
+    {
+        UseProxy = false,
+        UseCookies = false,
+        AllowAutoRedirect = false,
+        PooledConnectionLifetime = TimeSpan.Zero,
+        ConnectTimeout = timeouts.Total,
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            // The request names the service host; the connection goes to the address under test.
+            Socket socket = await ConnectAsync(target, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            TargetHost = LabTopology.ServiceHostName,
+            RemoteCertificateValidationCallback = (_, presented, _, errors) =>
+                certificate.Matches(presented)
+                && (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0,
+        },
+    };
+
+    private ProbeResult Failed(ProbeFailure failure, string detail, long start) =>
+        new(failure, detail, null, null, null, timeProvider.GetElapsedTime(start));
+
+    internal static (ProbeFailure Failure, string Detail) Classify(HttpRequestException exception)
+    {
+        for (Exception? inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case TimeoutException:
+                    return (ProbeFailure.ConnectTimeout, inner.Message);
+                case SocketException { SocketErrorCode: SocketError.ConnectionRefused }:
+                    return (ProbeFailure.ConnectionRefused, inner.Message);
+                case SocketException { SocketErrorCode: SocketError.HostUnreachable or SocketError.NetworkUnreachable }:
+                    return (ProbeFailure.Unreachable, inner.Message);
+                case SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted }:
+                    return (ProbeFailure.ConnectionReset, inner.Message);
+                case AuthenticationException:
+                    return (ProbeFailure.TlsFailed, inner.Message);
+                case IOException when inner.InnerException is null:
+                    return (ProbeFailure.ConnectionReset, inner.Message);
+            }
+        }
+
+        return (ProbeFailure.Other, exception.Message);
+    }
+
+    private static string? FindAffinityCookie(HttpResponseHeaders headers)
+    {
+        if (!headers.TryGetValues("Set-Cookie", out IEnumerable<string>? values))
+        {
+            return null;
+        }
+
+        string prefix = $"{AffinityCookieName}=";
+        foreach (string value in values)
+        {
+            if (value.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                int end = value.IndexOf(';');
+                return end < 0 ? value[prefix.Length..] : value[prefix.Length..end];
+            }
+        }
+
+        return null;
+    }
+
+    private static string Truncate(string text) => text.Length <= 200 ? text : $"{text[..200]}...";
+}

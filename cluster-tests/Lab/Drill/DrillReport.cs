@@ -1,0 +1,75 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Tandem.ClusterTests.Lab.Drill;
+
+/// <summary>The result of one failover drill, as the demo prints it and the tests check it.</summary>
+public sealed record DrillReport
+{
+    /// <summary><c>process-kill</c> or <c>host-down</c>.</summary>
+    public required string Variant { get; init; }
+
+    public required string MasterBefore { get; init; }
+
+    /// <summary>The live node that has the virtual address after the drill, or null when none has it.</summary>
+    public required string? MasterAfter { get; init; }
+
+    /// <summary>The wall-clock time of the fault (SIGKILL, or SIGSTOP for host-down).</summary>
+    public required DateTimeOffset KilledAt { get; init; }
+
+    /// <summary>From the fault to the first successful response from the standby, or null when none came.</summary>
+    public required long? TakeoverMs { get; init; }
+
+    /// <summary>Requests that failed between the fault and the takeover.</summary>
+    public required int FailedRequests { get; init; }
+
+    public required bool AffinityKept { get; init; }
+
+    /// <summary>Whether a response after the fault came through the standby.</summary>
+    public required bool StandbyAnswered { get; init; }
+
+    /// <summary>The backend the affinity cookie pointed to before the fault.</summary>
+    public required string Backend { get; init; }
+
+    public required int RequestsSent { get; init; }
+
+    public required int FailedBeforeFault { get; init; }
+
+    public required int FailedAfterTakeover { get; init; }
+
+    public required int CookiesReissued { get; init; }
+
+    /// <summary>Failed requests after the fault by reason, such as <c>connect_timeout</c>.</summary>
+    public required IReadOnlyDictionary<string, int> FailureReasons { get; init; }
+
+    public required long AdvertisementIntervalMs { get; init; }
+
+    /// <summary>Skew_Time of the standby (RFC 9568 §6.1).</summary>
+    public required long SkewTimeMs { get; init; }
+
+    /// <summary>3 × advertisement interval + Skew_Time + 1 s: the longest takeover the drill accepts.</summary>
+    public required long TakeoverBoundMs { get; init; }
+
+    /// <summary>Exit code of the release command (process-kill only).</summary>
+    public int? ReleaseExitCode { get; init; }
+
+    public long? ReleaseMs { get; init; }
+
+    /// <summary>Whether the failed master still had the virtual address after the drill (process-kill only; release should remove it).</summary>
+    public bool? FailedMasterStillHoldsAddress { get; init; }
+
+    /// <summary>Everything that makes this drill a failure; empty when it passed.</summary>
+    public required IReadOnlyList<string> Problems { get; init; }
+
+    public bool Passed => Problems.Count == 0;
+
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson(bool indented = false) =>
+        JsonSerializer.Serialize(this, new JsonSerializerOptions(JsonOptions) { WriteIndented = indented });
+}

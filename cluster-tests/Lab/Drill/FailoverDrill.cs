@@ -1,0 +1,266 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Tandem.ClusterTests.Lab.Client;
+using Tandem.ClusterTests.Lab.Network;
+using Tandem.ClusterTests.Lab.Nodes;
+using Tandem.ClusterTests.Lab.Processes;
+
+namespace Tandem.ClusterTests.Lab.Drill;
+
+/// <summary>
+/// Takes the master of a running <see cref="ClusterLab"/> down while the client keeps sending
+/// requests through the virtual address, and measures how long the standby needs to respond and
+/// whether session affinity survives.
+/// </summary>
+/// <remarks>
+/// The client sends one request every <see cref="RequestPeriod"/> on a fresh connection, or the
+/// next one as soon as the previous failed late. The loop is bounded by <see cref="MaxRequests"/>
+/// and <see cref="MaxDuration"/>, and ends <see cref="ObserveAfterTakeover"/> after the takeover.
+/// </remarks>
+public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider timeProvider)
+{
+    public static readonly TimeSpan RequestPeriod = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(15);
+    public const int MaxRequests = 750;
+
+    /// <summary>Requests sent before the fault, to show the path through the master works.</summary>
+    public static readonly TimeSpan Baseline = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long the loop goes on after the takeover, to check that affinity holds.</summary>
+    public static readonly TimeSpan ObserveAfterTakeover = TimeSpan.FromSeconds(1);
+
+    /// <summary>Requests sent with the new cookie before the fault, all of which must reach the same backend.</summary>
+    public const int AffinityChecks = 5;
+
+    private const string RequestPath = "/drill";
+
+    public async Task<DrillReport> RunAsync(DrillVariant variant, CancellationToken cancellationToken)
+    {
+        LabTopology topology = lab.Topology;
+        NodeSettings settings = lab.Options.Nodes;
+
+        IReadOnlyList<LabHost> holders = await lab.FindVirtualAddressHoldersAsync(topology.Nodes, cancellationToken);
+        if (holders.Count != 1)
+        {
+            throw new DrillException(
+                $"Exactly one node must hold {LabTopology.VirtualAddress} before the drill, but these do: [{string.Join(", ", holders.Select(h => h.Name))}].");
+        }
+
+        LabHost master = holders[0];
+        LabHost standby = topology.OtherNode(master);
+        (string cookie, string backend) = await EstablishAffinityAsync(master, cancellationToken);
+
+        var outcomes = new List<RequestOutcome>();
+        long clockStart = timeProvider.GetTimestamp();
+        TimeSpan Now() => timeProvider.GetElapsedTime(clockStart);
+
+        TimeSpan? faultAt = null;
+        TimeSpan? takeoverAt = null;
+        DateTimeOffset killedAt = default;
+        Task<CommandResult?>? faultCompletion = null;
+        TimeSpan nextStart = TimeSpan.Zero;
+
+        while (outcomes.Count < MaxRequests && Now() < MaxDuration)
+        {
+            TimeSpan wait = nextStart - Now();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, timeProvider, cancellationToken);
+            }
+
+            if (faultAt is null && Now() >= Baseline)
+            {
+                // The signal is sent here, between two requests, so the fault time is exact.
+                faultAt = Now();
+                killedAt = timeProvider.GetUtcNow();
+                faultCompletion = InjectFault(variant, master, cancellationToken);
+                LabLog.FaultInjected(logger, variant.ToName(), master.Name, killedAt);
+            }
+
+            TimeSpan started = Now();
+            nextStart = started + RequestPeriod;
+            ProbeResult result = await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, RequestPath, cookie, cancellationToken);
+            TimeSpan completed = Now();
+            outcomes.Add(new RequestOutcome(started, completed, result.Failure, result.Reply?.Backend, result.Reply?.PeerAddress, result.AffinityCookie));
+
+            // The client keeps whatever cookie it was given last, as a browser would.
+            if (result.AffinityCookie is { } newCookie)
+            {
+                cookie = newCookie;
+            }
+
+            if (takeoverAt is null && faultAt is not null && result.Succeeded && standby.Address.Equals(result.Reply?.PeerAddress))
+            {
+                takeoverAt = completed;
+            }
+
+            if (takeoverAt is not null && completed - takeoverAt >= ObserveAfterTakeover)
+            {
+                break;
+            }
+        }
+
+        CommandResult? release = faultCompletion is null ? null : await faultCompletion;
+        if (faultAt is null)
+        {
+            throw new DrillException($"The request loop ended before the fault was injected, after {outcomes.Count} requests.");
+        }
+
+        var analysis = DrillAnalysis.Analyze(new DrillTimeline(outcomes, faultAt.Value, backend, master.Address, standby.Address));
+        if (analysis.Takeover is { } takeover)
+        {
+            LabLog.TakeoverObserved(logger, variant.ToName(), standby.Name, (long)takeover.TotalMilliseconds, analysis.FailedInWindow);
+        }
+        else
+        {
+            LabLog.NoTakeover(logger, variant.ToName(), (long)(Now() - faultAt.Value).TotalMilliseconds);
+        }
+
+        IReadOnlyList<LabHost> holdersAfter = await lab.FindVirtualAddressHoldersAsync([standby], cancellationToken);
+        bool? failedMasterHolds = variant == DrillVariant.ProcessKill
+            ? (await lab.FindVirtualAddressHoldersAsync([master], cancellationToken)).Count > 0
+            : null;
+
+        byte standbyPriority = standby == topology.NodeA ? settings.NodeAPriority : settings.NodeBPriority;
+        return BuildReport(
+            variant, settings, standbyPriority, master, standby, holdersAfter, killedAt, backend, outcomes.Count, analysis, release, failedMasterHolds);
+    }
+
+    /// <summary>Sends a first request without a cookie, then checks that the cookie pins the backend.</summary>
+    private async Task<(string Cookie, string Backend)> EstablishAffinityAsync(LabHost master, CancellationToken cancellationToken)
+    {
+        ProbeResult first = await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, RequestPath, null, cancellationToken);
+        if (!first.Succeeded || first.Reply is null)
+        {
+            throw new DrillException($"The first request through {LabTopology.VirtualAddress} failed ({first.Failure}: {first.Detail}).");
+        }
+
+        if (!master.Address.Equals(first.Reply.PeerAddress))
+        {
+            throw new DrillException($"The first request was served by {first.Reply.Peer}, not by the master {master.Name} ({master.Address}).");
+        }
+
+        if (first.AffinityCookie is not { } cookie)
+        {
+            throw new DrillException($"The first response set no {LabHttpClient.AffinityCookieName} cookie, so affinity cannot be measured.");
+        }
+
+        string backend = first.Reply.Backend;
+        for (int i = 0; i < AffinityChecks; i++)
+        {
+            ProbeResult check = await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, RequestPath, cookie, cancellationToken);
+            if (!check.Succeeded || check.Reply?.Backend != backend)
+            {
+                throw new DrillException(
+                    $"Before the fault, request {i + 1} with the affinity cookie for {backend} got " +
+                    $"{(check.Succeeded ? check.Reply?.Backend : $"{check.Failure}: {check.Detail}")}.");
+            }
+        }
+
+        return (cookie, backend);
+    }
+
+    /// <summary>Sends the fault's first signal now and finishes the rest of the fault in the background.</summary>
+    /// <returns>A task that ends with the release command's result (process-kill) or null (host-down).</returns>
+    private Task<CommandResult?> InjectFault(DrillVariant variant, LabHost master, CancellationToken cancellationToken)
+    {
+        LabProcess process = lab.NodeProcess(master);
+        switch (variant)
+        {
+            case DrillVariant.ProcessKill:
+                process.KillHard();
+                return ReleaseAfterExitAsync(process, master, cancellationToken);
+            case DrillVariant.HostDown:
+                process.Stop();
+                return CutLinkAndKillAsync(process, master, cancellationToken);
+            default:
+                throw new NotSupportedException($"Unknown drill variant {variant}.");
+        }
+    }
+
+    private async Task<CommandResult?> ReleaseAfterExitAsync(LabProcess process, LabHost master, CancellationToken cancellationToken)
+    {
+        await process.WaitForExitAsync(cancellationToken);
+        return await lab.RunReleaseAsync(master, cancellationToken);
+    }
+
+    private async Task<CommandResult?> CutLinkAndKillAsync(LabProcess process, LabHost master, CancellationToken cancellationToken)
+    {
+        await lab.Network.SetLinkDownAsync(master, cancellationToken);
+        await process.KillAndWaitAsync(TimeSpan.FromSeconds(10));
+        return null;
+    }
+
+    private static DrillReport BuildReport(
+        DrillVariant variant, NodeSettings settings, byte standbyPriority, LabHost master, LabHost standby,
+        IReadOnlyList<LabHost> holdersAfter, DateTimeOffset killedAt, string backend, int requestsSent, DrillAnalysis analysis,
+        CommandResult? release, bool? failedMasterHolds)
+    {
+        TimeSpan bound = settings.TakeoverBound(standbyPriority);
+        var problems = new List<string>();
+        if (analysis.Takeover is null)
+        {
+            problems.Add($"{standby.Name} never answered through {LabTopology.VirtualAddress} within the drill's {MaxDuration.TotalSeconds:0} s.");
+        }
+        else if (analysis.Takeover > bound)
+        {
+            problems.Add($"The takeover took {analysis.Takeover.Value.TotalMilliseconds:0} ms, more than the bound of {bound.TotalMilliseconds:0} ms.");
+        }
+
+        if (holdersAfter.Count == 0)
+        {
+            problems.Add($"{standby.Name} does not hold {LabTopology.VirtualAddress} after the drill.");
+        }
+
+        if (!analysis.AffinityKept && analysis.Takeover is not null)
+        {
+            problems.Add(
+                $"Affinity broke in {analysis.AffinityViolations.Count} responses after the fault: {string.Join("; ", analysis.AffinityViolations.Take(3))}");
+        }
+
+        if (analysis.FailedBeforeFault > 0)
+        {
+            problems.Add($"{analysis.FailedBeforeFault} requests failed before the fault, while {master.Name} was healthy.");
+        }
+
+        if (analysis.FailedAfterTakeover > 0)
+        {
+            problems.Add($"{analysis.FailedAfterTakeover} requests failed after {standby.Name} had taken over.");
+        }
+
+        if (release is { Succeeded: false })
+        {
+            problems.Add($"The release command exited with code {release.ExitCode}: {release.StandardError.Trim()}");
+        }
+
+        if (failedMasterHolds == true)
+        {
+            problems.Add($"{master.Name} still has {LabTopology.VirtualAddress} on eth0 after the release command.");
+        }
+
+        return new DrillReport
+        {
+            Variant = variant.ToName(),
+            MasterBefore = master.Name,
+            MasterAfter = holdersAfter.Count > 0 ? holdersAfter[0].Name : null,
+            KilledAt = killedAt,
+            TakeoverMs = analysis.Takeover is { } takeover ? (long)Math.Round(takeover.TotalMilliseconds) : null,
+            FailedRequests = analysis.FailedInWindow,
+            AffinityKept = analysis.AffinityKept,
+            StandbyAnswered = analysis.Takeover is not null,
+            Backend = backend,
+            RequestsSent = requestsSent,
+            FailedBeforeFault = analysis.FailedBeforeFault,
+            FailedAfterTakeover = analysis.FailedAfterTakeover,
+            CookiesReissued = analysis.CookiesReissued,
+            FailureReasons = analysis.FailureReasons,
+            AdvertisementIntervalMs = (long)settings.AdvertisementInterval.TotalMilliseconds,
+            SkewTimeMs = (long)Math.Round(settings.SkewTime(standbyPriority).TotalMilliseconds),
+            TakeoverBoundMs = (long)Math.Round(bound.TotalMilliseconds),
+            ReleaseExitCode = release?.ExitCode,
+            ReleaseMs = release is null ? null : (long)release.Duration.TotalMilliseconds,
+            FailedMasterStillHoldsAddress = failedMasterHolds,
+            Problems = problems,
+        };
+    }
+}

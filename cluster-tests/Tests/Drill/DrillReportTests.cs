@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Tandem.ClusterTests.Lab.Drill;
+
+namespace Tandem.ClusterTests.Tests.Drill;
+
+public sealed class DrillReportTests
+{
+    [Fact]
+    public void Json_HasSnakeCaseKeysTheDemoPromises()
+    {
+        var report = new DrillReport
+        {
+            Variant = "process-kill",
+            MasterBefore = "node-a",
+            MasterAfter = "node-b",
+            KilledAt = new DateTimeOffset(2026, 12, 4, 20, 0, 0, TimeSpan.Zero),
+            TakeoverMs = 3712,
+            FailedRequests = 14,
+            AffinityKept = true,
+            StandbyAnswered = true,
+            Backend = "backend-2",
+            RequestsSent = 120,
+            FailedBeforeFault = 0,
+            FailedAfterTakeover = 0,
+            CookiesReissued = 0,
+            FailureReasons = new Dictionary<string, int> { ["connect_timeout"] = 14 },
+            AdvertisementIntervalMs = 1000,
+            SkewTimeMs = 609,
+            TakeoverBoundMs = 4609,
+            Problems = [],
+        };
+
+        using JsonDocument json = JsonDocument.Parse(report.ToJson());
+        JsonElement root = json.RootElement;
+
+        Assert.Equal(3712, root.GetProperty("takeover_ms").GetInt64());
+        Assert.Equal(14, root.GetProperty("failed_requests").GetInt32());
+        Assert.True(root.GetProperty("affinity_kept").GetBoolean());
+        Assert.Equal("process-kill", root.GetProperty("variant").GetString());
+        Assert.Equal("node-a", root.GetProperty("master_before").GetString());
+        Assert.Equal("node-b", root.GetProperty("master_after").GetString());
+        Assert.True(root.GetProperty("passed").GetBoolean());
+        Assert.Equal(14, root.GetProperty("failure_reasons").GetProperty("connect_timeout").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("process-kill", DrillVariant.ProcessKill)]
+    [InlineData("host-down", DrillVariant.HostDown)]
+    public void VariantName_RoundTrips(string name, DrillVariant variant)
+    {
+        Assert.True(DrillVariantNames.TryParse(name, out DrillVariant parsed));
+        Assert.Equal(variant, parsed);
+        Assert.Equal(name, variant.ToName());
+    }
+
+    [Fact]
+    public void VariantName_UnknownIsRejected()
+    {
+        Assert.False(DrillVariantNames.TryParse("power-cut", out _));
+    }
+}
