@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging;
+using Tandem.ClusterTests.Lab;
+using Tandem.ClusterTests.Lab.Drill;
+using Tandem.ClusterTests.Lab.Nodes;
+
+namespace Tandem.ClusterTests.Tests.Drill;
+
+/// <summary>The failover drill against two real tandem nodes in the namespace lab.</summary>
+public sealed class FailoverDrillTests(ITestOutputHelper output)
+{
+    [Fact(Timeout = 240_000)]
+    public Task ProcessKill_StandbyTakesOver() => RunDrillAsync(DrillVariant.ProcessKill);
+
+    [Fact(Timeout = 240_000)]
+    public Task HostDown_StandbyTakesOver() => RunDrillAsync(DrillVariant.HostDown);
+
+    private async Task RunDrillAsync(DrillVariant variant)
+    {
+        await LabGate.RequireAsync(LabRequirements.Cluster);
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        var logger = new TestOutputLogger(output, TimeProvider.System);
+        var options = new ClusterLabOptions();
+        NodeSettings settings = options.Nodes;
+
+        // 3 × advertisement interval + Skew_Time of the backup + 1 s, from the same settings the node configs use.
+        TimeSpan skew = settings.SkewTime(settings.NodeBPriority);
+        TimeSpan bound = (settings.AdvertisementInterval * 3) + skew + TimeSpan.FromSeconds(1);
+
+        DrillReport report;
+        string processes;
+        ClusterLab lab = await ClusterLab.CreateAsync(options, logger, TimeProvider.System, cancellationToken);
+        await using (lab)
+        {
+            await lab.StartAllAsync(cancellationToken);
+            report = await new FailoverDrill(lab, logger, TimeProvider.System).RunAsync(variant, cancellationToken);
+            processes = lab.DescribeProcesses();
+        }
+
+        output.WriteLine($"takeover_ms={report.TakeoverMs} failed_requests={report.FailedRequests} affinity_kept={report.AffinityKept} " +
+                         $"bound_ms={bound.TotalMilliseconds:0} (3 x {settings.AdvertisementInterval.TotalMilliseconds:0} ms + skew {skew.TotalMilliseconds:0.###} ms + 1 s)");
+        output.WriteLine(report.ToJson(indented: true));
+        string context = $"{report.ToJson(indented: true)}{Environment.NewLine}{processes}";
+
+        Assert.Equal("node-a", report.MasterBefore);
+        Assert.True(report.StandbyAnswered, $"node-b never responded through the virtual address.{Environment.NewLine}{context}");
+        Assert.NotNull(report.TakeoverMs);
+        Assert.True(report.TakeoverMs <= bound.TotalMilliseconds, $"takeover {report.TakeoverMs} ms exceeds {bound.TotalMilliseconds:0} ms.{Environment.NewLine}{context}");
+        Assert.True(report.AffinityKept, $"affinity to {report.Backend} was lost.{Environment.NewLine}{context}");
+        Assert.Equal("node-b", report.MasterAfter);
+        Assert.Equal(0, report.FailedBeforeFault);
+        Assert.Equal(0, report.FailedAfterTakeover);
+        Assert.Empty(report.Problems);
+
+        Assert.Empty(lab.TeardownProblems);
+        LeftoverReport leftovers = await lab.CheckLeftoversAsync();
+        Assert.True(leftovers.IsClean, leftovers.ToString());
+    }
+}
