@@ -23,6 +23,10 @@ internal static class SessionId
     /// True when <paramref name="value"/> is exactly what <see cref="Create"/> could have returned. Other spellings
     /// of the same bytes are rejected, so one session cannot appear under two keys.
     /// </summary>
+    /// <remarks>
+    /// The check reads characters only. Base64Url.TryDecodeFromChars throws FormatException on some invalid input in
+    /// .NET 10, and a cookie from a client must never raise an exception.
+    /// </remarks>
     public static bool IsWellFormed(string value)
     {
         if (value.Length != TextLength)
@@ -30,16 +34,17 @@ internal static class SessionId
             return false;
         }
 
-        Span<byte> bytes = stackalloc byte[ByteLength];
-        if (!Base64Url.TryDecodeFromChars(value, bytes, out var written) || written != ByteLength)
+        foreach (var c in value)
         {
-            return false;
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_'))
+            {
+                return false;
+            }
         }
 
-        Span<char> canonical = stackalloc char[TextLength];
-        return Base64Url.TryEncodeToChars(bytes, canonical, out var charsWritten)
-            && charsWritten == TextLength
-            && canonical.SequenceEqual(value);
+        // 22 characters carry 132 bits for 128 bits of data, so the last character's low 4 bits are zero in the
+        // canonical encoding. That leaves A (0), Q (16), g (32) and w (48).
+        return value[^1] is 'A' or 'Q' or 'g' or 'w';
     }
 
     /// <summary>The first characters of a well-formed id, enough to correlate log lines without exposing the id.</summary>

@@ -11,6 +11,8 @@ namespace Tandem.Node.Transport;
 internal static class FreeBindListenSocket
 {
     // From linux/in.h and linux/in6.h. IPV6_FREEBIND exists since Linux 4.15.
+    private const int IpProtocolIp = 0;
+    private const int IpProtocolIpv6 = 41;
     private const int IpFreeBind = 15;
     private const int Ipv6FreeBind = 78;
 
@@ -25,14 +27,10 @@ internal static class FreeBindListenSocket
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            if (ip.AddressFamily == AddressFamily.InterNetwork)
-            {
-                socket.SetSocketOption(SocketOptionLevel.IP, (SocketOptionName)IpFreeBind, true);
-            }
-            else
-            {
-                socket.SetSocketOption(SocketOptionLevel.IPv6, (SocketOptionName)Ipv6FreeBind, true);
-            }
+            // SetSocketOption maps .NET option names to native ones and rejects values it does not know, so the raw
+            // call passes the Linux constants through unchanged.
+            var (level, name) = GetFreeBindOption(ip.AddressFamily);
+            socket.SetRawSocketOption(level, name, BitConverter.GetBytes(1));
 
             socket.Bind(ip);
             return socket;
@@ -51,8 +49,14 @@ internal static class FreeBindListenSocket
         && !address.Equals(IPAddress.IPv6Any);
 
     /// <summary>Reads IP_FREEBIND or IPV6_FREEBIND back from a socket, for tests.</summary>
-    internal static bool IsFreeBindSet(Socket socket) =>
-        socket.AddressFamily == AddressFamily.InterNetwork
-            ? (int)socket.GetSocketOption(SocketOptionLevel.IP, (SocketOptionName)IpFreeBind)! != 0
-            : (int)socket.GetSocketOption(SocketOptionLevel.IPv6, (SocketOptionName)Ipv6FreeBind)! != 0;
+    internal static bool IsFreeBindSet(Socket socket)
+    {
+        var (level, name) = GetFreeBindOption(socket.AddressFamily);
+        Span<byte> value = stackalloc byte[sizeof(int)];
+        var length = socket.GetRawSocketOption(level, name, value);
+        return length > 0 && value[..length].IndexOfAnyExcept((byte)0) >= 0;
+    }
+
+    private static (int Level, int Name) GetFreeBindOption(AddressFamily family) =>
+        family == AddressFamily.InterNetwork ? (IpProtocolIp, IpFreeBind) : (IpProtocolIpv6, Ipv6FreeBind);
 }

@@ -1,0 +1,109 @@
+using Tandem.Node.Hosting;
+using Tandem.Node.Tests.Support;
+
+namespace Tandem.Node.Tests.Hosting;
+
+public sealed class NodeCommandsTests : IDisposable
+{
+    private readonly TestCertificate _certificate = TestCertificate.Create();
+    private readonly StringWriter _output = new();
+    private readonly StringWriter _error = new();
+
+    public void Dispose() => _certificate.Dispose();
+
+    [Fact]
+    public async Task Run_BadUsage_PrintsUsageAndExits2()
+    {
+        var exitCode = await NodeCommands.RunAsync(["--confg", "node.json"], _output, _error);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains("Unknown argument '--confg'.", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Usage:", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MissingConfigFile_Exits78()
+    {
+        var path = Path.Combine(_certificate.Directory, "missing.json");
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains(path, _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MalformedJson_Exits78()
+    {
+        var path = WriteConfig("{ \"Proxy\": ");
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains("cannot read the configuration file", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_InvalidConfig_PrintsEveryErrorAndExits78()
+    {
+        var path = WriteConfig($$"""
+            {
+              "Proxy": { "Address": "127.0.0.1", "Port": 0, "CertificatePath": "{{_certificate.CertificatePath}}", "KeyPath": "" },
+              "Vrrp": { "Interface": "eth0", "VirtualRouterId": 300, "Priority": 150, "VirtualAddresses": [ "198.51.100.100/24" ] },
+              "ReverseProxy": { "Routes": { "all": { "ClusterId": "missing", "Match": { "Path": "{**catch-all}" } } },
+                                "Clusters": { "backends": { "Destinations": { "b1": { "Address": "http://127.0.0.1:1/" } } } } }
+            }
+            """);
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        var printed = _error.ToString();
+        Assert.Contains("error: Proxy:Port: 0 is out of range", printed, StringComparison.Ordinal);
+        Assert.Contains("error: Proxy:KeyPath is missing", printed, StringComparison.Ordinal);
+        Assert.Contains("error: Vrrp:VirtualRouterId: 300 is out of range", printed, StringComparison.Ordinal);
+        Assert.Contains("error: SessionStore:Redis is empty, but VRRP is on", printed, StringComparison.Ordinal);
+        Assert.Contains("error: ReverseProxy:Routes:all:ClusterId: cluster 'missing' is not defined", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_CommandLineOverride_WinsOverFile()
+    {
+        var path = WriteConfig($$"""
+            { "Proxy": { "Port": 443, "CertificatePath": "{{_certificate.CertificatePath}}", "KeyPath": "{{_certificate.KeyPath}}" } }
+            """);
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path, "--Proxy:Port=70000"], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains("Proxy:Port: 70000 is out of range", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Release_VrrpOff_Exits0()
+    {
+        var path = WriteConfig("""{ "Vrrp": { "Interface": "" } }""");
+
+        var exitCode = await NodeCommands.RunAsync(["release", "--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.Success, exitCode);
+    }
+
+    [Fact]
+    public async Task Release_InvalidVrrpSection_Exits78()
+    {
+        var path = WriteConfig("""{ "Vrrp": { "Interface": "eth0", "VirtualRouterId": 51, "VirtualAddresses": [ "nonsense" ] } }""");
+
+        var exitCode = await NodeCommands.RunAsync(["release", "--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains("Vrrp:VirtualAddresses:0: 'nonsense'", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    private string WriteConfig(string json)
+    {
+        var path = Path.Combine(_certificate.Directory, $"node-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+}

@@ -1,0 +1,297 @@
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tandem.Node.SessionAffinity;
+using Tandem.SessionStore;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.SessionAffinity;
+
+namespace Tandem.Node.Tests.SessionAffinity;
+
+public sealed class ClusterCookieAffinityPolicyTests
+{
+    private const string CookieName = "Tandem.Affinity";
+    private static readonly TimeSpan TimeToLive = TimeSpan.FromHours(1);
+
+    private static readonly SessionAffinityConfig Config = new()
+    {
+        Enabled = true,
+        Policy = ClusterCookieAffinityPolicy.PolicyName,
+        AffinityKeyName = CookieName,
+    };
+
+    private readonly FakeTimeProvider _clock = new();
+    private readonly ClusterState _cluster = new("backends");
+    private readonly DestinationState[] _destinations = [new("b1"), new("b2")];
+
+    [Fact]
+    public async Task FirstResponse_PinsAndSetsCookie()
+    {
+        var node = CreateNode();
+        var context = CreateContext(cookie: null);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        var setCookie = Assert.Single(context.Response.Headers.SetCookie);
+        var sessionId = ReadSessionId(setCookie);
+        Assert.Equal(22, sessionId.Length);
+        Assert.Contains("secure", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.True(node.Local.TryGet("backends", sessionId, out var destinationId, out _));
+        Assert.Equal("b2", destinationId);
+        Assert.Equal(1, node.Metrics.PinsCreated);
+    }
+
+    [Fact]
+    public async Task CookieFromFirstResponse_RoutesToSameDestination()
+    {
+        var node = CreateNode();
+        var sessionId = await PinNewSessionAsync(node, _destinations[1]);
+        var context = CreateContext(sessionId);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.NotNull(result.Destinations);
+        Assert.Equal("b2", Assert.Single(result.Destinations).DestinationId);
+        Assert.Equal(0, context.Response.Headers.SetCookie.Count);
+        Assert.Equal(1, node.Metrics.PinsCreated);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAAA+")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAA==")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAAAB")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("../../etc/passwd")]
+    public async Task GarbageCookie_TreatedAsAbsentAndCounted(string cookie)
+    {
+        var node = CreateNode();
+        var context = CreateContext(cookie);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[0], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        Assert.Equal(1, node.Metrics.GetCookiesRejected(CookieRejectReason.Malformed));
+        Assert.NotEqual(cookie, ReadSessionId(Assert.Single(context.Response.Headers.SetCookie)));
+    }
+
+    [Fact]
+    public async Task UnknownSessionId_TreatedAsAbsentAndCounted()
+    {
+        var node = CreateNode();
+        var context = CreateContext(SessionId.Create());
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        Assert.Equal(1, node.Metrics.GetCookiesRejected(CookieRejectReason.Unknown));
+        Assert.Equal(0, node.Metrics.GetCookiesRejected(CookieRejectReason.Malformed));
+    }
+
+    [Fact]
+    public async Task ExpiredPin_TreatedAsUnknown()
+    {
+        var node = CreateNode();
+        var sessionId = await PinNewSessionAsync(node, _destinations[0]);
+        _clock.Advance(TimeToLive);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(CreateContext(sessionId), _cluster, Config, _destinations, CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        Assert.Equal(1, node.Metrics.GetCookiesRejected(CookieRejectReason.Unknown));
+    }
+
+    [Fact]
+    public async Task PinnedDestinationUnavailable_DefersToFailurePolicyAndRepins()
+    {
+        var node = CreateNode();
+        var sessionId = await PinNewSessionAsync(node, _destinations[1]);
+        var context = CreateContext(sessionId);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, [_destinations[0]], CancellationToken.None);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[0], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.DestinationNotFound, result.Status);
+        Assert.Equal(1, node.Metrics.PinnedDestinationUnavailable);
+        var newSessionId = ReadSessionId(Assert.Single(context.Response.Headers.SetCookie));
+        Assert.NotEqual(sessionId, newSessionId);
+        Assert.True(node.Local.TryGet("backends", newSessionId, out var destinationId, out _));
+        Assert.Equal("b1", destinationId);
+    }
+
+    [Fact]
+    public async Task SharedStoreUnavailable_TreatedAsAbsentAndCounted()
+    {
+        var shared = new ScriptedAffinityStore { LookupResult = AffinityLookup.Unavailable };
+        var node = CreateNode(shared);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(
+            CreateContext(SessionId.Create()), _cluster, Config, _destinations, CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        Assert.Equal(1, node.Metrics.GetCookiesRejected(CookieRejectReason.StoreUnavailable));
+    }
+
+    [Fact]
+    public async Task SharedWriteFails_CookieStillSetAndCounted()
+    {
+        var shared = new ScriptedAffinityStore { WriteResult = AffinityWriteStatus.Unavailable };
+        var node = CreateNode(shared);
+
+        var sessionId = await PinNewSessionAsync(node, _destinations[0]);
+
+        Assert.Equal(22, sessionId.Length);
+        Assert.Equal(1, node.Metrics.PinsNotShared);
+        Assert.True(node.Local.TryGet("backends", sessionId, out _, out _));
+    }
+
+    [Fact]
+    public async Task PinFromOneNode_RoutesOnAnotherNode()
+    {
+        var shared = new InProcessAffinityStore(_clock, capacity: 100);
+        var nodeA = CreateNode(shared);
+        var nodeB = CreateNode(shared);
+        var sessionId = await PinNewSessionAsync(nodeA, _destinations[1]);
+
+        var result = await nodeB.Policy.FindAffinitizedDestinationsAsync(
+            CreateContext(sessionId), _cluster, Config, _destinations, CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Equal("b2", Assert.Single(result.Destinations!).DestinationId);
+    }
+
+    [Fact]
+    public async Task PinReadFromSharedStore_IsRewrittenOnce()
+    {
+        var shared = new ScriptedAffinityStore();
+        var nodeA = CreateNode(shared);
+        var nodeB = CreateNode(shared);
+        var sessionId = await PinNewSessionAsync(nodeA, _destinations[1]);
+        shared.LookupResult = AffinityLookup.Found("b2");
+
+        await RouteAsync(nodeB, sessionId, _destinations[1]);
+        await RouteAsync(nodeB, sessionId, _destinations[1]);
+
+        // One write from node A's new pin, one from node B because the remaining TTL in Redis is unknown to it.
+        Assert.Equal(2, shared.Writes);
+        Assert.Equal(1, shared.Lookups);
+    }
+
+    [Fact]
+    public async Task PinInUse_IsRewrittenAfterHalfItsTtl()
+    {
+        var shared = new ScriptedAffinityStore();
+        var node = CreateNode(shared);
+        var sessionId = await PinNewSessionAsync(node, _destinations[0]);
+
+        _clock.Advance(TimeToLive / 2 - TimeSpan.FromSeconds(1));
+        await RouteAsync(node, sessionId, _destinations[0]);
+        var writesBeforeHalf = shared.Writes;
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        await RouteAsync(node, sessionId, _destinations[0]);
+
+        Assert.Equal(1, writesBeforeHalf);
+        Assert.Equal(2, shared.Writes);
+        _clock.Advance(TimeToLive - TimeSpan.FromSeconds(1));
+        Assert.True(node.Local.TryGet("backends", sessionId, out _, out _));
+    }
+
+    [Fact]
+    public async Task ClientGone_NoCookieAndNoPin()
+    {
+        var node = CreateNode();
+        var context = CreateContext(cookie: null);
+
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[0], new CancellationToken(canceled: true));
+
+        Assert.Equal(0, context.Response.Headers.SetCookie.Count);
+        Assert.Equal(0, node.Local.Count);
+    }
+
+    private async Task RouteAsync(TestNode node, string sessionId, DestinationState destination)
+    {
+        var context = CreateContext(sessionId);
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, destination, CancellationToken.None);
+    }
+
+    private async Task<string> PinNewSessionAsync(TestNode node, DestinationState destination)
+    {
+        var context = CreateContext(cookie: null);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, destination, CancellationToken.None);
+        return ReadSessionId(Assert.Single(context.Response.Headers.SetCookie));
+    }
+
+    private TestNode CreateNode(IAffinityStore? shared = null)
+    {
+        var local = new InProcessAffinityStore(_clock, capacity: 1000);
+        var metrics = new AffinityMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+        var pins = new AffinityPins(local, shared ?? local, TimeToLive, _clock);
+        var policy = new ClusterCookieAffinityPolicy(pins, metrics, _clock, NullLoggerFactory.Instance);
+        return new TestNode(policy, local, metrics);
+    }
+
+    private static DefaultHttpContext CreateContext(string? cookie)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Scheme = "https";
+        if (cookie is not null)
+        {
+            context.Request.Headers.Cookie = $"{CookieName}={cookie}";
+        }
+
+        return context;
+    }
+
+    private static string ReadSessionId(string? setCookie)
+    {
+        Assert.NotNull(setCookie);
+        Assert.StartsWith(CookieName + "=", setCookie, StringComparison.Ordinal);
+        return setCookie[(CookieName.Length + 1)..setCookie.IndexOf(';', StringComparison.Ordinal)];
+    }
+
+    private sealed record TestNode(ClusterCookieAffinityPolicy Policy, InProcessAffinityStore Local, AffinityMetrics Metrics);
+
+    /// <summary>A shared store whose results the test sets, counting the calls.</summary>
+    private sealed class ScriptedAffinityStore : IAffinityStore
+    {
+        public AffinityLookup LookupResult { get; set; } = AffinityLookup.NotFound;
+
+        public AffinityWriteStatus WriteResult { get; set; } = AffinityWriteStatus.Stored;
+
+        public int Lookups { get; private set; }
+
+        public int Writes { get; private set; }
+
+        public string Name => "scripted";
+
+        public ValueTask<AffinityLookup> GetAsync(string clusterId, string sessionId, CancellationToken cancellationToken)
+        {
+            Lookups++;
+            return ValueTask.FromResult(LookupResult);
+        }
+
+        public ValueTask<AffinityWriteStatus> SetAsync(
+            string clusterId,
+            string sessionId,
+            string destinationId,
+            TimeSpan timeToLive,
+            CancellationToken cancellationToken)
+        {
+            Writes++;
+            return ValueTask.FromResult(WriteResult);
+        }
+    }
+}
