@@ -72,7 +72,7 @@ public sealed class InProcessAffinityStore : IAffinityStore
         {
             if (Interlocked.Increment(ref _count) >= Capacity)
             {
-                Sweep();
+                Sweep(key);
             }
 
             return;
@@ -106,7 +106,8 @@ public sealed class InProcessAffinityStore : IAffinityStore
         return ValueTask.FromResult(AffinityWriteStatus.Stored);
     }
 
-    private void Sweep()
+    /// <summary>Drops expired entries, then arbitrary ones down to 90% of the capacity, never <paramref name="justWritten"/>.</summary>
+    private void Sweep((string, string) justWritten)
     {
         lock (_sweepLock)
         {
@@ -122,6 +123,13 @@ public sealed class InProcessAffinityStore : IAffinityStore
 
             foreach (var pair in _entries)
             {
+                if (pair.Key == justWritten)
+                {
+                    // The caller is about to hand this pin to a client.
+                    keptCount++;
+                    continue;
+                }
+
                 var expired = pair.Value.ExpiresAt <= now;
                 if ((expired || keptCount >= target) && _entries.TryRemove(pair))
                 {

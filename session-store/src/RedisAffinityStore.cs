@@ -97,6 +97,9 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         configuration.ConnectTimeout = options.ConnectTimeoutMilliseconds;
 
+        // Keys contain session ids, which are cookie values, so exception messages must not carry them into logs.
+        configuration.IncludeDetailInExceptions = false;
+
         // The store stops waiting after OperationTimeout on its own clock. These limits only decide when
         // StackExchange.Redis gives up on commands that no caller waits for any more.
         var libraryTimeout = Math.Max(1000, options.OperationTimeoutMilliseconds * 4);
@@ -202,8 +205,26 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
 
         if (_failureLogLimiter.TryEnter((operation, reason), out var suppressed))
         {
-            Log.OperationFailed(_logger, operation, clusterId, reason, suppressed, exception.Message);
+            Log.OperationFailed(_logger, operation, clusterId, reason, suppressed, DescribeFailure(exception));
         }
+    }
+
+    /// <summary>
+    /// Describes a failure without the exception message, which can name the key and so the session id even with
+    /// IncludeDetailInExceptions off, for example in the text of a server error reply.
+    /// </summary>
+    private static string DescribeFailure(Exception exception) => exception switch
+    {
+        RedisConnectionException connection => $"{nameof(RedisConnectionException)} ({connection.FailureType})",
+        RedisServerException server => $"{nameof(RedisServerException)} ({FirstWord(server.Message)})",
+        _ => exception.GetType().Name,
+    };
+
+    /// <summary>The error code of a Redis error reply, such as NOAUTH or OOM, which is its first word.</summary>
+    private static string FirstWord(string message)
+    {
+        var end = message.IndexOf(' ', StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs args)

@@ -135,7 +135,13 @@ public sealed class RedisAffinityStoreTests(RedisServerFixture fixture) : IClass
 
         await using var server = await RedisServer.StartAsync();
         var metrics = new SessionStoreMetrics();
-        await using var store = await ConnectAsync(server.Configuration, TimeProvider.System, metrics);
+        var logs = new CollectingLoggerProvider();
+        await using var store = await RedisAffinityStore.ConnectAsync(
+            new SessionStoreOptions { Redis = server.Configuration },
+            logs,
+            TimeProvider.System,
+            metrics,
+            TestContext.Current.CancellationToken);
         var sessionId = NewSessionId();
         Assert.Equal(
             AffinityWriteStatus.Stored,
@@ -151,9 +157,14 @@ public sealed class RedisAffinityStoreTests(RedisServerFixture fixture) : IClass
         Assert.Equal(AffinityWriteStatus.Unavailable, write);
         // Two operations, each bounded by the 250 ms operation timeout, plus scheduling slack.
         Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2), $"Operations took {elapsed.Elapsed}.");
-        Assert.True(
+        Assert.Equal(
+            1,
             metrics.GetFailures(StoreOperation.Get, StoreFailureReason.ConnectionFailed)
-            + metrics.GetFailures(StoreOperation.Get, StoreFailureReason.Timeout) == 1);
+            + metrics.GetFailures(StoreOperation.Get, StoreFailureReason.Timeout));
+        Assert.Contains(logs.Entries, entry => entry.EventId == 2004);
+
+        // Session ids are cookie values, so no log line may contain one.
+        Assert.DoesNotContain(logs.Entries, entry => entry.Text.Contains(sessionId, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,250 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Tandem.Node.Hosting;
+using Tandem.Node.Logging;
+using Tandem.Node.Tests.Support;
+
+namespace Tandem.Node.Tests.Hosting;
+
+/// <summary>
+/// Runs the node in process on 127.0.0.1 with a throwaway certificate, in front of two backends on 127.0.0.1, with
+/// VRRP off and the in-process affinity store.
+/// </summary>
+public sealed class NodeEndToEndTests : IAsyncLifetime
+{
+    private const string CookieName = "Tandem.Affinity";
+
+    private readonly TestCertificate _certificate = TestCertificate.Create();
+    private readonly CollectingLoggerProvider _logs = new();
+    private TestBackend _backend1 = null!;
+    private TestBackend _backend2 = null!;
+    private WebApplication? _node;
+    private HttpClient _client = null!;
+    private int _port;
+    private SslPolicyErrors? _certificateErrors;
+    private string? _serverThumbprint;
+
+    public async ValueTask InitializeAsync()
+    {
+        _backend1 = await TestBackend.StartAsync("b1");
+        _backend2 = await TestBackend.StartAsync("b2");
+        _port = GetFreePort();
+
+        var handler = new SocketsHttpHandler
+        {
+            UseCookies = false,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { _certificate.Certificate },
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    _certificateErrors = errors;
+                    _serverThumbprint = (certificate as X509Certificate2)?.Thumbprint;
+                    return errors == SslPolicyErrors.None;
+                },
+            },
+        };
+        _client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        if (_node is not null)
+        {
+            await _node.StopAsync();
+            await _node.DisposeAsync();
+        }
+
+        await _backend1.DisposeAsync();
+        await _backend2.DisposeAsync();
+        _certificate.Dispose();
+    }
+
+    [Fact]
+    public async Task Https_ServesConfiguredCertificate()
+    {
+        await StartNodeAsync();
+
+        using var response = await SendAsync(HttpVersion.Version11);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(SslPolicyErrors.None, _certificateErrors);
+        Assert.Equal(_certificate.Certificate.Thumbprint, _serverThumbprint);
+    }
+
+    [Fact]
+    public async Task Http2_IsNegotiatedByAlpn()
+    {
+        await StartNodeAsync();
+
+        using var http2 = await SendAsync(HttpVersion.Version20);
+        using var http11 = await SendAsync(HttpVersion.Version11);
+
+        Assert.Equal(HttpVersion.Version20, http2.Version);
+        Assert.Equal(HttpStatusCode.OK, http2.StatusCode);
+        Assert.Equal(HttpVersion.Version11, http11.Version);
+        Assert.Equal(HttpStatusCode.OK, http11.StatusCode);
+    }
+
+    [Fact]
+    public async Task Affinity_HoldsForTwentyRequests()
+    {
+        await StartNodeAsync();
+
+        using var first = await SendAsync(HttpVersion.Version20);
+        var cookie = ReadAffinityCookie(first);
+        var pinnedBackend = (await ReadEchoAsync(first))["Name"];
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await SendAsync(i % 2 == 0 ? HttpVersion.Version20 : HttpVersion.Version11, cookie);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(pinnedBackend, (await ReadEchoAsync(response))["Name"]);
+            Assert.False(response.Headers.Contains("Set-Cookie"), $"Request {i} got a new affinity cookie.");
+        }
+    }
+
+    [Fact]
+    public async Task NewSessions_AreBalancedAcrossBackends()
+    {
+        await StartNodeAsync();
+        var seen = new HashSet<string>();
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await SendAsync(HttpVersion.Version11);
+            ReadAffinityCookie(response);
+            seen.Add((await ReadEchoAsync(response))["Name"]);
+        }
+
+        Assert.Equal(["b1", "b2"], seen.Order());
+    }
+
+    [Fact]
+    public async Task GarbageCookie_GetsNewPin()
+    {
+        await StartNodeAsync();
+
+        using var response = await SendAsync(HttpVersion.Version11, $"{CookieName}=%00garbage%ff");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith(CookieName + "=", ReadAffinityCookie(response), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ForwardedHeaders_ArriveAtBackend()
+    {
+        await StartNodeAsync();
+
+        using var response = await SendAsync(HttpVersion.Version20);
+        var echo = await ReadEchoAsync(response);
+
+        Assert.Equal("127.0.0.1", echo["X-Forwarded-For"]);
+        Assert.Equal("https", echo["X-Forwarded-Proto"]);
+        Assert.Equal("127.0.0.1", echo["X-Real-IP"]);
+        Assert.Equal($"127.0.0.1:{_port}", echo["X-Forwarded-Host"]);
+    }
+
+    [Fact]
+    public async Task ForwardedHeaders_FromUntrustedPeer_AreReplaced()
+    {
+        await StartNodeAsync();
+
+        using var response = await SendAsync(HttpVersion.Version11, cookie: null, forgedClient: "198.51.100.23");
+        var echo = await ReadEchoAsync(response);
+
+        Assert.Equal("127.0.0.1", echo["X-Forwarded-For"]);
+        Assert.Equal("127.0.0.1", echo["X-Real-IP"]);
+        Assert.False(echo.ContainsKey("Forwarded"));
+    }
+
+    [Fact]
+    public async Task ForwardedHeaders_FromTrustedPeer_AreKept()
+    {
+        await StartNodeAsync(configuration => configuration.Set("Proxy:TrustedProxies:0", "127.0.0.1"));
+
+        using var response = await SendAsync(HttpVersion.Version11, cookie: null, forgedClient: "198.51.100.23");
+        var echo = await ReadEchoAsync(response);
+
+        Assert.Equal("198.51.100.23, 127.0.0.1", echo["X-Forwarded-For"]);
+        Assert.Equal("198.51.100.23", echo["X-Real-IP"]);
+        Assert.Equal("for=198.51.100.23", echo["Forwarded"]);
+    }
+
+    [Fact]
+    public async Task Startup_LogsVrrpOffAndSingleNodeStore()
+    {
+        await StartNodeAsync();
+
+        Assert.Contains(_logs.Entries, entry => entry.EventId == EventIds.VrrpDisabled && entry.Level == LogLevel.Warning);
+        Assert.Contains(_logs.Entries, entry => entry.EventId == EventIds.InProcessStoreSelected && entry.Level == LogLevel.Warning);
+        Assert.Contains(_logs.Entries, entry => entry.EventId == EventIds.NodeStarting);
+    }
+
+    private async Task StartNodeAsync(Action<NodeConfiguration>? configure = null)
+    {
+        var configuration = new NodeConfiguration(_certificate, _port, _backend1.Address, _backend2.Address);
+        configure?.Invoke(configuration);
+
+        _node = await NodeApplication.CreateAsync(
+            configuration.AddTo,
+            new NodeApplicationOptions { ConfigureLogging = logging => logging.AddProvider(_logs) });
+        await _node.StartAsync(TestContext.Current.CancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Version version, string? cookie = null, string? forgedClient = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{_port}/hello")
+        {
+            Version = version,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        if (cookie is not null)
+        {
+            request.Headers.Add("Cookie", cookie);
+        }
+
+        if (forgedClient is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", forgedClient);
+            request.Headers.Add("X-Real-IP", forgedClient);
+            request.Headers.Add("Forwarded", $"for={forgedClient}");
+        }
+
+        return await _client.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Returns the <c>name=value</c> part of the affinity Set-Cookie header, checking its attributes.</summary>
+    private static string ReadAffinityCookie(HttpResponseMessage response)
+    {
+        Assert.True(response.Headers.TryGetValues("Set-Cookie", out var values), "The response has no Set-Cookie header.");
+        var setCookie = Assert.Single(values);
+        Assert.StartsWith(CookieName + "=", setCookie, StringComparison.Ordinal);
+        Assert.Contains("secure", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", setCookie, StringComparison.OrdinalIgnoreCase);
+        return setCookie[..setCookie.IndexOf(';', StringComparison.Ordinal)];
+    }
+
+    private static async Task<Dictionary<string, string>> ReadEchoAsync(HttpResponseMessage response) =>
+        TestBackend.ParseEcho(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+    private static int GetFreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
