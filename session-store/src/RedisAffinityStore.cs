@@ -269,13 +269,13 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         public static partial void Connected(ILogger logger, string endPoints);
 
         [LoggerMessage(EventIds.RedisNotConnectedAtStartup, LogLevel.Warning,
-            "Redis at {EndPoints} is not reachable; the node starts anyway, keeps reconnecting in the background, " +
+            "Redis at {EndPoints} is not reachable. The node starts anyway, keeps reconnecting in the background, " +
             "and keeps affinity pins only in this process until Redis answers")]
         public static partial void NotConnectedAtStartup(ILogger logger, string endPoints);
 
         [LoggerMessage(EventIds.RedisConnectionFailed, LogLevel.Warning,
             "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType}: {Error}. " +
-            "Reconnecting in the background; {SuppressedCount} earlier failures of this connection were not logged")]
+            "Reconnecting in the background. {SuppressedCount} earlier failures of this connection were not logged")]
         public static partial void ConnectionFailed(
             ILogger logger,
             string endPoint,
@@ -289,7 +289,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         public static partial void ConnectionRestored(ILogger logger, string endPoint, ConnectionType connectionType);
 
         [LoggerMessage(EventIds.StoreOperationFailed, LogLevel.Warning,
-            "Session store {Operation} for cluster {ClusterId} failed with {Reason}; the request goes on without " +
+            "Session store {Operation} for cluster {ClusterId} failed with {Reason}, so the request goes on without " +
             "the shared pin. {SuppressedCount} similar failures since the previous message were not logged. " +
             "Error: {Error}")]
         public static partial void OperationFailed(

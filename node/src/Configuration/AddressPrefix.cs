@@ -4,7 +4,7 @@ using System.Net.Sockets;
 
 namespace Tandem.Node.Configuration;
 
-/// <summary>An IP address with a prefix length, as in <c>198.51.100.100/24</c>; the host bits may be set.</summary>
+/// <summary>An IP address with a prefix length, as in <c>198.51.100.100/24</c>, where the host bits may be set.</summary>
 internal readonly record struct AddressPrefix(IPAddress Address, int PrefixLength)
 {
     public int MaxPrefixLength => Address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;

@@ -12,7 +12,7 @@ namespace Tandem.Node.Configuration;
 /// Binds and checks the <c>Node</c>, <c>Proxy</c>, <c>Vrrp</c> and <c>SessionStore</c> sections. It collects every
 /// error instead of stopping at the first, and each message names the setting, the value and the fix.
 /// </summary>
-/// <remarks>The <c>ReverseProxy</c> section is checked by YARP's own validator; see <c>ReverseProxyValidation</c>.</remarks>
+/// <remarks>YARP's own validator checks the <c>ReverseProxy</c> section, through <c>ReverseProxyValidation</c>.</remarks>
 internal static class NodeSettingsLoader
 {
     public const int MaxInterfaceNameLength = 15;
@@ -138,7 +138,7 @@ internal static class NodeSettingsLoader
             errors.Add(
                 $"Vrrp:AdvertisementIntervalCentiseconds: {vrrp.AdvertisementIntervalCentiseconds} is out of range. " +
                 $"Set 1 to {MaxAdvertisementIntervalCentiseconds} centiseconds, the range of the 12-bit Max Adver Int " +
-                "field of RFC 9568; 100 is one second.");
+                "field of RFC 9568. 100 is one second.");
         }
 
         ValidateVirtualAddresses(vrrp.VirtualAddresses, errors);
@@ -210,7 +210,7 @@ internal static class NodeSettingsLoader
         {
             errors.Add(
                 $"SessionStore:OperationTimeoutMilliseconds: {store.OperationTimeoutMilliseconds} is out of range. " +
-                $"Set 1 to {MaxOperationTimeoutMilliseconds}; each proxied request may wait this long for Redis.");
+                $"Set 1 to {MaxOperationTimeoutMilliseconds}, because each proxied request may wait this long for Redis.");
         }
 
         if (store.ConnectTimeoutMilliseconds is < 1 or > MaxConnectTimeoutMilliseconds)

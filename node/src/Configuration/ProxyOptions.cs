@@ -5,7 +5,7 @@ public sealed class ProxyOptions
 {
     /// <summary>
     /// Listen address. <c>0.0.0.0</c> or <c>::</c> listens on every address. A specific address, such as the virtual
-    /// address, is bound with IP_FREEBIND so a backup node can listen before it holds the address.
+    /// address, is bound with IP_FREEBIND so a backup node can listen before the address is assigned to it.
     /// </summary>
     public string Address { get; set; } = "0.0.0.0";
 

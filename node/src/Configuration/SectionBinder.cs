@@ -24,7 +24,7 @@ internal static class SectionBinder
             if (!properties.TryGetValue(child.Key, out var property))
             {
                 errors.Add(
-                    $"{child.Path} is not a setting of {section.Path}. Check the spelling; the settings are " +
+                    $"{child.Path} is not a setting of {section.Path}. Check the spelling. The settings are " +
                     $"{string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))}.");
                 continue;
             }
@@ -60,8 +60,8 @@ internal static class SectionBinder
 
     private static List<string> ReadList(IConfigurationSection section)
     {
-        // A JSON array binds as children "0", "1", ...; a plain value, for example from an environment variable,
-        // counts as a list of one unless it is empty.
+        // A JSON array binds as children "0", "1" and so on. A plain value, for example from an environment
+        // variable, counts as a list of one unless it is empty.
         var children = section.GetChildren().ToList();
         if (children.Count == 0)
         {

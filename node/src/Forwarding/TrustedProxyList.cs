@@ -17,7 +17,7 @@ internal sealed class TrustedProxyList(IReadOnlyList<IPNetwork> networks)
             return false;
         }
 
-        // A dual-mode listener reports IPv4 clients as ::ffff:a.b.c.d; compare them as IPv4.
+        // A dual-mode listener reports IPv4 clients as ::ffff:a.b.c.d, so compare them as IPv4.
         if (peer.IsIPv4MappedToIPv6)
         {
             peer = peer.MapToIPv4();

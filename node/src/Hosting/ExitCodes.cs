@@ -8,9 +8,9 @@ internal static class ExitCodes
     /// <summary>The node failed while starting or running, for example because the port is in use.</summary>
     public const int Failure = 1;
 
-    /// <summary>The command line is invalid; the usage text was printed.</summary>
+    /// <summary>The command line is invalid, and the usage text was printed.</summary>
     public const int Usage = 2;
 
-    /// <summary>The configuration is invalid (EX_CONFIG from sysexits.h); every error was printed.</summary>
+    /// <summary>The configuration is invalid (EX_CONFIG from sysexits.h), and every error was printed.</summary>
     public const int InvalidConfiguration = 78;
 }

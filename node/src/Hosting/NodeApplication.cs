@@ -78,7 +78,7 @@ internal static partial class NodeApplication
             kestrel.AddServerHeader = false;
             kestrel.Listen(settings.ListenAddress, settings.Proxy.Port, listen =>
             {
-                // HTTP/2 is chosen by ALPN during the TLS handshake; clients without ALPN get HTTP/1.1.
+                // ALPN selects HTTP/2 during the TLS handshake, and clients without ALPN get HTTP/1.1.
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(new HttpsConnectionAdapterOptions
                 {

@@ -1,6 +1,6 @@
 namespace Tandem.Node.Hosting;
 
-/// <summary>What the command line asks the process to do.</summary>
+/// <summary>The action that the command line selects.</summary>
 internal enum NodeCommandKind
 {
     Run,

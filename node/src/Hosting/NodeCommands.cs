@@ -61,7 +61,7 @@ internal static partial class NodeCommands
             }
             catch (Exception exception)
             {
-                // For example the port is in use or VRRP cannot open its socket; the host already stopped.
+                // For example the port is in use or VRRP cannot open its socket. The host has stopped by now.
                 Log.NodeStartFailed(app.Logger, exception);
                 return ExitCodes.Failure;
             }
@@ -138,7 +138,7 @@ internal static partial class NodeCommands
     {
         await error.WriteLineAsync(
             $"tandem-node: the configuration from '{configPath}', the environment and the command line has " +
-            $"{errors.Count} error(s); the node did not start:");
+            $"{errors.Count} error(s), so the node did not start:");
         foreach (var message in errors)
         {
             await error.WriteLineAsync($"  error: {message}");

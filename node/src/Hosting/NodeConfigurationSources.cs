@@ -8,14 +8,14 @@ namespace Tandem.Node.Hosting;
 /// </summary>
 internal static class NodeConfigurationSources
 {
-    /// <summary>Logging defaults; the configuration file's <c>Logging</c> section overrides each of them.</summary>
+    /// <summary>Logging defaults, each of which the configuration file's <c>Logging</c> section overrides.</summary>
     public static IReadOnlyDictionary<string, string?> Defaults { get; } = new Dictionary<string, string?>
     {
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
 
-        // YARP logs every proxied request at Information; keep its health and configuration messages.
+        // YARP logs every proxied request at Information. Its other categories, such as health, keep Information.
         ["Logging:LogLevel:Yarp.ReverseProxy.Forwarder"] = "Warning",
         ["Logging:Console:FormatterName"] = "simple",
         ["Logging:Console:FormatterOptions:SingleLine"] = "true",

@@ -2,7 +2,7 @@ namespace Tandem.Node.Logging;
 
 /// <summary>
 /// Event ids of every log message of the node, in one table so they stay unique. The node uses the range 1000 to
-/// 1999; the session store uses 2000 to 2999.
+/// 1999, and the session store uses 2000 to 2999.
 /// </summary>
 internal static class EventIds
 {
@@ -12,8 +12,7 @@ internal static class EventIds
     public const int InProcessStoreSelected = 1002;
     public const int RedisStoreSelected = 1003;
     public const int ConfigurationWarning = 1004;
-    public const int NodeListening = 1005;
-    public const int NodeStartFailed = 1006;
+    public const int NodeStartFailed = 1005;
 
     // VRRP: 1100-1199.
     public const int VrrpStarting = 1100;

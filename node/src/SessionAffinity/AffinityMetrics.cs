@@ -33,7 +33,7 @@ internal sealed class AffinityMetrics
         _pinsNotSharedCounter = meter.CreateCounter<long>(
             "tandem.affinity.pins_not_shared",
             unit: "{pin}",
-            description: "Pin writes the shared store did not confirm; the pin then lives only on this node.");
+            description: "Pin writes that the shared store did not confirm, so the pin lives only on this node.");
         _pinnedDestinationUnavailableCounter = meter.CreateCounter<long>(
             "tandem.affinity.pinned_destination_unavailable",
             unit: "{request}",

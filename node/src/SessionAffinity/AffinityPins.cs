@@ -13,10 +13,10 @@ namespace Tandem.Node.SessionAffinity;
 /// </remarks>
 internal sealed class AffinityPins
 {
-    /// <summary>Entries of the node-local cache in front of Redis; an estimate of 250 bytes each is about 12 MB.</summary>
+    /// <summary>Maximum entries of the node-local cache in front of Redis, about 12 MB at an estimated 250 bytes each.</summary>
     public const int LocalCacheCapacity = 50_000;
 
-    /// <summary>Pins of a single node without Redis; an estimate of 250 bytes each is about 60 MB.</summary>
+    /// <summary>Maximum pins of a single node without Redis, about 60 MB at an estimated 250 bytes each.</summary>
     public const int InProcessStoreCapacity = 250_000;
 
     private readonly InProcessAffinityStore _local;
@@ -60,7 +60,7 @@ internal sealed class AffinityPins
 
     /// <summary>
     /// Writes the pin to both tiers. Returns false when the shared store did not confirm it, in which case only this
-    /// node knows the pin.
+    /// node has the pin.
     /// </summary>
     public async ValueTask<bool> StoreAsync(
         string clusterId,

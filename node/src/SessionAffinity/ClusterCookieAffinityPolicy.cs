@@ -104,7 +104,7 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            // The client has gone, so nobody would receive a cookie.
+            // The client has disconnected, so no one would receive the cookie.
             return;
         }
 
@@ -137,7 +137,7 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         SessionAffinityConfig config,
         IReadOnlyList<DestinationState> destinations) =>
         throw new NotSupportedException(
-            $"The {PolicyName} policy looks pins up in a remote store; call {nameof(FindAffinitizedDestinationsAsync)}.");
+            $"The {PolicyName} policy looks pins up in a remote store. Call {nameof(FindAffinitizedDestinationsAsync)}.");
 
     public void AffinitizeResponse(
         HttpContext context,
@@ -145,12 +145,12 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         SessionAffinityConfig config,
         DestinationState destination) =>
         throw new NotSupportedException(
-            $"The {PolicyName} policy writes pins to a remote store; call {nameof(AffinitizeResponseAsync)}.");
+            $"The {PolicyName} policy writes pins to a remote store. Call {nameof(AffinitizeResponseAsync)}.");
 
     private async ValueTask StorePinAsync(string clusterId, string sessionId, string destinationId, CancellationToken cancellationToken)
     {
-        // The store bounds its own wait (SessionStore:OperationTimeoutMilliseconds) and reports failures instead of
-        // throwing, so a slow Redis delays this response by at most that bound and never fails it.
+        // The store bounds its own wait (SessionStore:OperationTimeoutMilliseconds) and returns failures as a status
+        // instead of throwing, so a slow Redis delays this response by at most that bound and does not fail it.
         if (!await _pins.StoreAsync(clusterId, sessionId, destinationId, cancellationToken))
         {
             _metrics.RecordPinNotShared();
@@ -170,17 +170,17 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
     {
         // Rejections come from clients, so they go to Debug and are counted in AffinityMetrics.
         [LoggerMessage(EventIds.AffinityCookieRejected, LogLevel.Debug,
-            "Affinity cookie for cluster {ClusterId} treated as absent ({Reason}, {Detail}); the request gets a new pin")]
+            "Affinity cookie for cluster {ClusterId} treated as absent ({Reason}, {Detail}), so the request gets a new pin")]
         public static partial void CookieRejected(ILogger logger, string clusterId, CookieRejectReason reason, string detail);
 
         [LoggerMessage(EventIds.PinnedDestinationUnavailable, LogLevel.Debug,
             "Session {SessionIdPrefix} of cluster {ClusterId} is pinned to destination {DestinationId}, which is not " +
-            "available; the cluster's FailurePolicy handles the request")]
+            "available, so the cluster's FailurePolicy handles the request")]
         public static partial void PinnedDestinationUnavailable(ILogger logger, string clusterId, string destinationId, string sessionIdPrefix);
 
         [LoggerMessage(EventIds.PinNotShared, LogLevel.Debug,
             "Pin of session {SessionIdPrefix} to destination {DestinationId} in cluster {ClusterId} was not confirmed " +
-            "by the shared store; only this node knows it")]
+            "by the shared store, so only this node has it")]
         public static partial void PinNotShared(ILogger logger, string clusterId, string destinationId, string sessionIdPrefix);
 
         [LoggerMessage(EventIds.PinCreated, LogLevel.Debug,

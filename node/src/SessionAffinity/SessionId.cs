@@ -24,8 +24,8 @@ internal static class SessionId
     /// of the same bytes are rejected, so one session cannot appear under two keys.
     /// </summary>
     /// <remarks>
-    /// The check reads characters only. Base64Url.TryDecodeFromChars throws FormatException on some invalid input in
-    /// .NET 10, and a cookie from a client must never raise an exception.
+    /// The check reads characters only. Base64Url.TryDecodeFromChars throws FormatException on some invalid input
+    /// (seen with .NET 10.0.12), and a cookie from a client must not raise an exception.
     /// </remarks>
     public static bool IsWellFormed(string value)
     {

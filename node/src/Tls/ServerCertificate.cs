@@ -24,8 +24,8 @@ internal sealed class ServerCertificate
 
     /// <summary>
     /// Loads the certificate and key. Each problem goes to <paramref name="errors"/> with the setting that names the
-    /// file; an expired or not yet valid certificate goes to <paramref name="warnings"/>, because refusing to start
-    /// would not help clients that already get the same certificate from the other node.
+    /// file. An expired or not yet valid certificate only goes to <paramref name="warnings"/>, because refusing to
+    /// start would not help clients that get the same certificate from the other node.
     /// </summary>
     public static ServerCertificate? Load(
         string certificatePath,
@@ -91,7 +91,7 @@ internal sealed class ServerCertificate
         {
             warnings.Add(
                 $"Proxy:CertificatePath: the certificate '{certificate.Subject}' expired at {certificate.NotAfter.ToUniversalTime():u}. " +
-                "Clients reject it; replace the files and restart the node.");
+                "Clients reject it, so replace the files and restart the node.");
         }
         else if (certificate.NotBefore.ToUniversalTime() > now.UtcDateTime)
         {

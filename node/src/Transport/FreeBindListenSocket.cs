@@ -6,7 +6,8 @@ namespace Tandem.Node.Transport;
 
 /// <summary>
 /// Creates Kestrel's listen sockets. A socket for a specific address gets IP_FREEBIND before bind, so a backup node
-/// can listen on the virtual address while another node holds it, and take over without restarting the listener.
+/// can listen on the virtual address while the address is assigned to another node, and take over without
+/// restarting the listener.
 /// </summary>
 internal static class FreeBindListenSocket
 {
@@ -42,7 +43,7 @@ internal static class FreeBindListenSocket
         }
     }
 
-    /// <summary>True for an address that this machine may not hold yet: not a wildcard, and only on Linux.</summary>
+    /// <summary>True for an address that may not be assigned to this machine yet: any specific address, on Linux only.</summary>
     internal static bool NeedsFreeBind(IPAddress address) =>
         OperatingSystem.IsLinux()
         && !address.Equals(IPAddress.Any)

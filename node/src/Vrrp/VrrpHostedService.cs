@@ -9,7 +9,7 @@ namespace Tandem.Node.Vrrp;
 /// Runs the VRRP speaker for the node's virtual addresses and ties it to the host's lifetime.
 /// </summary>
 /// <remarks>
-/// The speaker starts in <see cref="StartedAsync"/>, after Kestrel listens, so this node never holds the virtual
+/// The speaker starts in <see cref="StartedAsync"/>, after Kestrel listens, so this node never takes the virtual
 /// addresses while it cannot serve them. It stops in <see cref="StoppingAsync"/>, which the host runs before any
 /// hosted service's StopAsync and so before Kestrel stops accepting connections. A master sends its priority-0 advert
 /// at once, and under RFC 9568 a backup that receives it takes over after Skew_Time instead of the full down interval.
@@ -120,12 +120,12 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
         public static partial void Stopped(ILogger logger, int vrid);
 
         [LoggerMessage(EventIds.VrrpStartFailed, LogLevel.Critical,
-            "VRRP VRID {Vrid} failed to start on {Interface}; the node stops. Check that the interface exists and " +
+            "VRRP VRID {Vrid} failed to start on {Interface}, so the node stops. Check that the interface exists and " +
             "that the process has CAP_NET_RAW and CAP_NET_ADMIN")]
         public static partial void StartFailed(ILogger logger, int vrid, string @interface, Exception exception);
 
         [LoggerMessage(EventIds.VrrpStopFailed, LogLevel.Error,
-            "VRRP VRID {Vrid} failed to stop cleanly; the backup takes over only after its down interval")]
+            "VRRP VRID {Vrid} failed to stop cleanly, so the backup takes over only after its down interval")]
         public static partial void StopFailed(ILogger logger, int vrid, Exception exception);
     }
 }

@@ -63,7 +63,7 @@ public sealed class TrustAwareForwardedTransformTests
     }
 
     [Fact]
-    public async Task Apply_IPv4MappedPeer_IsMatchedAndWrittenAsIPv4()
+    public async Task Apply_IPv4MappedPeer_TreatedAsIPv4()
     {
         var context = CreateContext("::ffff:203.0.113.10", new() { ["X-Real-IP"] = "198.51.100.23" });
 

@@ -112,7 +112,7 @@ public sealed class NodeClusterEndToEndTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, newSession.StatusCode);
             Assert.Equal(HttpStatusCode.OK, pinnedSession.StatusCode);
 
-            // The node-local cache still knows the pin it wrote before Redis went away.
+            // The node-local cache still has the pin it wrote before Redis went away.
             Assert.Equal(pinnedBackend, await ReadBackendAsync(pinnedSession));
 
             // Two requests, each waiting at most the 250 ms operation timeout for Redis, plus proxying.

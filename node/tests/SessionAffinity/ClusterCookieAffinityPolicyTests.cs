@@ -113,7 +113,7 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     [Fact]
-    public async Task PinnedDestinationUnavailable_DefersToFailurePolicyAndRepins()
+    public async Task PinnedDestinationDown_Repins()
     {
         var node = CreateNode();
         var sessionId = await PinNewSessionAsync(node, _destinations[1]);
@@ -189,7 +189,7 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     [Fact]
-    public async Task PinInUse_IsRewrittenAfterHalfItsTtl()
+    public async Task PinInUse_RewrittenAfterHalfTtl()
     {
         var shared = new ScriptedAffinityStore();
         var node = CreateNode(shared);

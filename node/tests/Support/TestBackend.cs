@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Tandem.Node.Tests.Support;
 
 /// <summary>
-/// A plain-HTTP backend on 127.0.0.1 and a free port. It answers every request with its name and the forwarded
+/// A plain-HTTP backend on 127.0.0.1 and a free port. It responds to every request with its name and the forwarded
 /// headers it received, one <c>Name: value</c> line each.
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
