@@ -13,6 +13,15 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
     /// <summary>Time allowed for one <c>ip</c> command; it normally finishes in milliseconds.</summary>
     public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Errors of <c>ip addr add</c> that mean the address is already there, the state we want. Kernels with netlink
+    /// extended acks (Debian 12's 6.1 with iproute2 6.1) print the first, older ones print EEXIST.
+    /// </summary>
+    private static readonly string[] AlreadyAddedErrors = ["Address already assigned", "File exists"];
+
+    /// <summary>Errors of <c>ip addr del</c> that mean the address is already gone, as above and EADDRNOTAVAIL.</summary>
+    private static readonly string[] AlreadyRemovedErrors = ["Address not found", "Cannot assign requested address"];
+
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
@@ -24,8 +33,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     public async Task<bool> AddAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        // "File exists" means the address is already there, which is the state we want.
-        var ok = await RunAsync(["-4", "addr", "add", address.ToString(), "dev", interfaceName], "File exists", cancellationToken);
+        var ok = await RunAsync(["-4", "addr", "add", address.ToString(), "dev", interfaceName], AlreadyAddedErrors, cancellationToken);
         if (ok)
         {
             Log.AddressAdded(_logger, address.ToString(), interfaceName);
@@ -36,8 +44,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     public async Task<bool> RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        // "Cannot assign requested address" (EADDRNOTAVAIL) means the address is already gone.
-        var ok = await RunAsync(["-4", "addr", "del", address.ToString(), "dev", interfaceName], "Cannot assign requested address", cancellationToken);
+        var ok = await RunAsync(["-4", "addr", "del", address.ToString(), "dev", interfaceName], AlreadyRemovedErrors, cancellationToken);
         if (ok)
         {
             Log.AddressRemoved(_logger, address.ToString(), interfaceName);
@@ -46,7 +53,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
         return ok;
     }
 
-    private async Task<bool> RunAsync(string[] arguments, string alreadyDoneError, CancellationToken cancellationToken)
+    private async Task<bool> RunAsync(string[] arguments, string[] alreadyDoneErrors, CancellationToken cancellationToken)
     {
         var startInfo = new ProcessStartInfo("ip")
         {
@@ -97,9 +104,9 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
                 return false;
             }
 
-            var error = (await standardError).Trim();
+            var error = (await standardError).Trim().TrimEnd('.');
             await standardOutput;
-            if (process.ExitCode == 0 || error.Contains(alreadyDoneError, StringComparison.Ordinal))
+            if (process.ExitCode == 0 || alreadyDoneErrors.Any(e => error.Contains(e, StringComparison.Ordinal)))
             {
                 return true;
             }

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -11,6 +12,9 @@ namespace Tandem.Vrrp.Platform;
 /// <summary>The real platform: Linux interfaces, a raw socket, iproute2 and libpcap.</summary>
 internal sealed class LinuxVrrpPlatform : IVrrpPlatform
 {
+    private const int ErrnoPermissionDenied = 1;
+    private const int ErrnoAccessDenied = 13;
+
     private readonly VrrpOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
@@ -61,13 +65,18 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
         {
             return RawSocketTransport.Open(info);
         }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AccessDenied)
+        catch (SocketException ex)
+        {
+            // SocketException derives from Win32Exception, so it is caught first: it comes from a socket option.
+            throw new InvalidOperationException($"Configuring the raw VRRP socket on {info.Name} (index {info.Index}) failed: {ex.SocketErrorCode}. Check that the interface exists and supports multicast.", ex);
+        }
+        catch (Win32Exception ex) when (ex.NativeErrorCode is ErrnoPermissionDenied or ErrnoAccessDenied)
         {
             throw new InvalidOperationException($"Opening a raw VRRP socket on {info.Name} was denied. Run the node as root or grant it CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN).", ex);
         }
-        catch (SocketException ex)
+        catch (Win32Exception ex)
         {
-            throw new InvalidOperationException($"Opening the raw VRRP socket on {info.Name} (index {info.Index}) failed: {ex.SocketErrorCode}. Check that the interface is up and supports multicast.", ex);
+            throw new InvalidOperationException($"Creating a raw VRRP socket failed: {ex.Message}.", ex);
         }
     }
 

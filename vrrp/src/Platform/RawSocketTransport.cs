@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Tandem.Vrrp.Packets;
 
@@ -14,9 +16,11 @@ namespace Tandem.Vrrp.Platform;
 /// bound), so the checksum we compute over the pseudo-header matches the header the kernel writes.
 /// Multicast loopback is off, so our own adverts do not come back to us through this socket.
 /// </remarks>
-internal sealed class RawSocketTransport : IVrrpTransport
+internal sealed partial class RawSocketTransport : IVrrpTransport
 {
-    // Linux option numbers from <asm-generic/socket.h> and <linux/in.h>; .NET has no names for some of them.
+    // Linux constants from <sys/socket.h>, <asm-generic/socket.h> and <linux/in.h>; .NET has no names for some.
+    private const int AfInet = 2;
+    private const int SockRaw = 3;
     private const int SolSocket = 1;
     private const int SoBindToDevice = 25;
     private const int IpProtoIp = 0;
@@ -38,10 +42,13 @@ internal sealed class RawSocketTransport : IVrrpTransport
         _socket = socket;
     }
 
-    /// <summary>Opens and configures the socket. Throws <see cref="SocketException"/> when the kernel refuses an option.</summary>
+    /// <summary>
+    /// Opens and configures the socket. Throws <see cref="Win32Exception"/> when the kernel refuses the socket and
+    /// <see cref="SocketException"/> when it refuses an option.
+    /// </summary>
     public static RawSocketTransport Open(InterfaceInfo info)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, (ProtocolType)InternetChecksum.VrrpProtocol);
+        var socket = CreateRawSocket();
         try
         {
             var name = Encoding.ASCII.GetBytes(info.Name + "\0");
@@ -68,6 +75,23 @@ internal sealed class RawSocketTransport : IVrrpTransport
         }
     }
 
+    /// <summary>Creates an AF_INET, SOCK_RAW socket for protocol 112 through libc.</summary>
+    /// <remarks>
+    /// <c>new Socket(AddressFamily.InterNetwork, SocketType.Raw, (ProtocolType)112)</c> fails with "Protocol not
+    /// supported" on .NET 10 for Linux, because the runtime passes only the protocol numbers it names (TCP, UDP,
+    /// ICMP, IGMP, raw) to the kernel. A socket made by libc and wrapped in a <see cref="SafeSocketHandle"/> works.
+    /// </remarks>
+    private static Socket CreateRawSocket()
+    {
+        var descriptor = NativeMethods.Socket(AfInet, SockRaw, InternetChecksum.VrrpProtocol);
+        if (descriptor < 0)
+        {
+            throw new Win32Exception(Marshal.GetLastPInvokeError());
+        }
+
+        return new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
+    }
+
     public void Send(ReadOnlySpan<byte> vrrpMessage) => _socket.SendTo(vrrpMessage, SocketFlags.None, _group);
 
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
@@ -81,6 +105,12 @@ internal sealed class RawSocketTransport : IVrrpTransport
         group.TryWriteBytes(destination[..4], out _);
         local.TryWriteBytes(destination.Slice(4, 4), out _);
         BitConverter.TryWriteBytes(destination[8..], interfaceIndex);
+    }
+
+    private static partial class NativeMethods
+    {
+        [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+        public static partial int Socket(int domain, int type, int protocol);
     }
 
     private static void SetInt(Socket socket, int option, int value)
