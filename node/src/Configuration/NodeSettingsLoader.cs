@@ -15,8 +15,6 @@ namespace Tandem.Node.Configuration;
 /// <remarks>YARP's own validator checks the <c>ReverseProxy</c> section, through <c>ReverseProxyValidation</c>.</remarks>
 internal static class NodeSettingsLoader
 {
-    public const int MaxInterfaceNameLength = 15;
-    public const int MaxAdvertisementIntervalCentiseconds = 4095;
     public const int MaxOperationTimeoutMilliseconds = 10_000;
     public const int MaxConnectTimeoutMilliseconds = 60_000;
 
@@ -58,7 +56,8 @@ internal static class NodeSettingsLoader
             return null;
         }
 
-        ValidateVrrp(vrrp, errors);
+        // The VRRP library owns the rules for its settings, and its messages name the setting, value and fix.
+        errors.AddRange(vrrp.Validate());
         return vrrp;
     }
 
@@ -107,79 +106,6 @@ internal static class NodeSettingsLoader
         }
 
         return new TrustedProxyList(networks);
-    }
-
-    private static void ValidateVrrp(VrrpOptions vrrp, List<string> errors)
-    {
-        if (vrrp.Interface.Length > MaxInterfaceNameLength || vrrp.Interface.Any(c => c is '/' or ':' || char.IsWhiteSpace(c)))
-        {
-            errors.Add(
-                $"Vrrp:Interface: '{vrrp.Interface}' is not a valid Linux interface name. Use the name that " +
-                $"'ip link' shows: at most {MaxInterfaceNameLength} characters, without '/', ':' or spaces.");
-        }
-
-        if (vrrp.VirtualRouterId is < 1 or > 255)
-        {
-            errors.Add(
-                $"Vrrp:VirtualRouterId: {vrrp.VirtualRouterId} is out of range. Set a VRID from 1 to 255, " +
-                "the same on every node of this virtual router and unique on the network segment.");
-        }
-
-        if (vrrp.Priority is < 1 or > 255)
-        {
-            errors.Add(
-                $"Vrrp:Priority: {vrrp.Priority} is out of range. Set 1 to 254 (higher wins the master election), " +
-                "or 255 only on the node that owns the virtual addresses. Priority 0 is reserved for the advert " +
-                "a master sends when it stops.");
-        }
-
-        if (vrrp.AdvertisementIntervalCentiseconds is < 1 or > MaxAdvertisementIntervalCentiseconds)
-        {
-            errors.Add(
-                $"Vrrp:AdvertisementIntervalCentiseconds: {vrrp.AdvertisementIntervalCentiseconds} is out of range. " +
-                $"Set 1 to {MaxAdvertisementIntervalCentiseconds} centiseconds, the range of the 12-bit Max Adver Int " +
-                "field of RFC 9568. 100 is one second.");
-        }
-
-        ValidateVirtualAddresses(vrrp.VirtualAddresses, errors);
-    }
-
-    private static void ValidateVirtualAddresses(List<string> addresses, List<string> errors)
-    {
-        if (addresses.Count == 0)
-        {
-            errors.Add(
-                "Vrrp:VirtualAddresses is empty. List at least one address in CIDR notation, for example " +
-                "198.51.100.100/24, or set Vrrp:Interface to empty to turn VRRP off.");
-            return;
-        }
-
-        var families = new HashSet<AddressFamily>();
-        var seen = new HashSet<IPAddress>();
-        for (var i = 0; i < addresses.Count; i++)
-        {
-            var text = addresses[i].Trim();
-            if (!AddressPrefix.TryParse(text, allowBareAddress: false, out var prefix))
-            {
-                errors.Add(
-                    $"Vrrp:VirtualAddresses:{i}: '{text}' is not an address in CIDR notation. " +
-                    "Write the address and the prefix length of its subnet, for example 198.51.100.100/24.");
-                continue;
-            }
-
-            families.Add(prefix.Address.AddressFamily);
-            if (!seen.Add(prefix.Address))
-            {
-                errors.Add($"Vrrp:VirtualAddresses:{i}: '{text}' is listed twice. Remove the duplicate.");
-            }
-        }
-
-        if (families.Count > 1)
-        {
-            errors.Add(
-                "Vrrp:VirtualAddresses mixes IPv4 and IPv6 addresses. RFC 9568 runs IPv4 and IPv6 virtual routers " +
-                "separately, so list addresses of one family only.");
-        }
     }
 
     private static void ValidateSessionStore(SessionStoreOptions store, VrrpOptions? vrrp, List<string> errors)

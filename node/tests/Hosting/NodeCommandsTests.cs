@@ -61,7 +61,7 @@ public sealed class NodeCommandsTests : IDisposable
         var printed = _error.ToString();
         Assert.Contains("error: Proxy:Port: 0 is out of range", printed, StringComparison.Ordinal);
         Assert.Contains("error: Proxy:KeyPath is missing", printed, StringComparison.Ordinal);
-        Assert.Contains("error: Vrrp:VirtualRouterId: 300 is out of range", printed, StringComparison.Ordinal);
+        Assert.Contains("error: Vrrp:VirtualRouterId 300 is out of range", printed, StringComparison.Ordinal);
         Assert.Contains("error: SessionStore:Redis is empty, but VRRP is on", printed, StringComparison.Ordinal);
         Assert.Contains("error: ReverseProxy:Routes:all:ClusterId: cluster 'missing' is not defined", printed, StringComparison.Ordinal);
     }
@@ -97,7 +97,7 @@ public sealed class NodeCommandsTests : IDisposable
         var exitCode = await NodeCommands.RunAsync(["release", "--config", path], _output, _error);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
-        Assert.Contains("Vrrp:VirtualAddresses:0: 'nonsense'", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Vrrp:VirtualAddresses:0 'nonsense'", _error.ToString(), StringComparison.Ordinal);
     }
 
     private string WriteConfig(string json)
