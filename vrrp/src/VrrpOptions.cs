@@ -42,13 +42,14 @@ public sealed class VrrpOptions
 
     /// <summary>
     /// Number of gratuitous ARP frames sent for each virtual address on becoming master, 0 to 100 (0 sends none).
-    /// The default of 5 matches keepalived 2.2's <c>garp_master_repeat</c>.
+    /// The default of 5 matches the default of <c>vrrp_garp_master_repeat</c> in keepalived 2.2.7's keepalived.conf(5).
+    /// NOTE: keepalived also sends a second set 5 s later (<c>vrrp_garp_master_delay</c>); this speaker sends one set.
     /// </summary>
     public int GratuitousArpCount { get; set; } = 5;
 
     /// <summary>
     /// Pause in milliseconds between two rounds of gratuitous ARP frames, 0 to 10000.
-    /// The default of 0 sends all rounds at once, like keepalived 2.2's default <c>garp_interval</c> of 0.
+    /// The default of 0 sends all rounds at once, like keepalived 2.2.7's default <c>vrrp_garp_interval</c> of 0.
     /// </summary>
     public int GratuitousArpIntervalMilliseconds { get; set; }
 

@@ -12,7 +12,7 @@ namespace Tandem.Vrrp;
 
 /// <summary>
 /// A VRRPv3 speaker for one virtual router over IPv4 multicast (RFC 9568): it elects a master among the nodes on a
-/// link and holds the virtual addresses while it is master.
+/// link and puts the virtual addresses on its interface while it is master.
 /// </summary>
 /// <remarks>
 /// Linux only. It needs CAP_NET_RAW for the raw socket and libpcap, CAP_NET_ADMIN for <c>ip addr</c>, iproute2, and
@@ -65,7 +65,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     /// <summary>Removes stale virtual addresses, opens the raw socket and enters Backup (or Master for priority 255).</summary>
     /// <exception cref="OptionsValidationException">The options are invalid; the exception lists every error.</exception>
-    /// <exception cref="InvalidOperationException">The interface, the socket or the stale-address cleanup failed; the message says how to fix it.</exception>
+    /// <exception cref="InvalidOperationException">The interface, the socket or the stale-address cleanup failed; the message contains the fix.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         lock (_lifecycleLock)
@@ -258,7 +258,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                // The reader never throws on malformed input, so this is a bug; one packet must not stop the speaker.
+                // The reader does not throw on malformed bytes (a fuzz test checks it), so this is a bug. One packet must
+                // not stop the speaker.
                 Log.PacketHandlingFailed(_socketLogger, vrid, length, ex);
             }
         }

@@ -100,7 +100,7 @@ public sealed class VrrpSpeakerTests
     }
 
     [Fact]
-    public async Task StopAsync_AsMaster_SendsPriorityZeroThenReleases()
+    public async Task StopAsync_AsMaster_SendsPriorityZero()
     {
         await using var speaker = CreateSpeaker(Options(priority: 255), new FakeTimeProvider());
         await speaker.StartAsync(TestContext.Current.CancellationToken);

@@ -15,7 +15,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     /// <summary>
     /// Errors of <c>ip addr add</c> that mean the address is already there, the state we want. Kernels with netlink
-    /// extended acks (Debian 12's 6.1 with iproute2 6.1) print the first, older ones print EEXIST.
+    /// extended acks (seen with Linux 6.18 and iproute2 6.1) print the first, older ones print EEXIST.
     /// </summary>
     private static readonly string[] AlreadyAddedErrors = ["Address already assigned", "File exists"];
 

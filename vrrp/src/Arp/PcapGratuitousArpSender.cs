@@ -17,8 +17,8 @@ namespace Tandem.Vrrp.Arp;
 /// SharpPcap 6.3.1 registers its own DllImport resolver that tries libpcap.so, libpcap.so.0, libpcap.so.0.8 and
 /// libpcap.so.1, so Debian's runtime package libpcap0.8, which ships only libpcap.so.0.8, loads without a symlink
 /// or the -dev package (checked on Debian 12 with libpcap 1.10.3). A process can register one resolver per
-/// assembly and SharpPcap already holds that slot, so this class does not add one; it reports a missing library
-/// with the package to install instead.
+/// assembly and SharpPcap has already registered it, so this class adds none. It reports a missing library with
+/// the package to install instead.
 /// NOTE: the frames carry the interface's own MAC address. RFC 9568 wants the virtual router MAC
 /// 00-00-5E-00-01-{VRID}, which needs a macvlan device that this release does not create (keepalived's default
 /// without use_vmac behaves the same way).

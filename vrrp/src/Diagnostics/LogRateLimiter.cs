@@ -2,7 +2,8 @@ namespace Tandem.Vrrp.Diagnostics;
 
 /// <summary>
 /// Decides when a repeating log message may be written again: the first time for each key, then at most once per
-/// interval, reporting how many occurrences were left out in between. Thread-safe.
+/// interval, reporting how many occurrences were left out in between. Safe to call from several threads, because
+/// one lock guards the table.
 /// </summary>
 internal sealed class LogRateLimiter<TKey>
     where TKey : notnull

@@ -19,8 +19,6 @@ internal static class VrrpEventIds
     public const int AddressListMismatch = 23;
 
     // Socket, 40-59.
-    public const int SocketOpened = 40;
-    public const int SocketOpenFailed = 41;
     public const int ReceiveFailed = 42;
     public const int SendFailed = 43;
     public const int ReceiveLoopFailed = 44;

@@ -39,7 +39,7 @@ internal sealed partial class AdvertisementReceiver
         _mismatchLimiter = new LogRateLimiter<IPAddress>(timeProvider, LogInterval);
     }
 
-    /// <summary>Handles one IPv4 datagram as read from the raw socket. Malformed input never throws.</summary>
+    /// <summary>Handles one IPv4 datagram as read from the raw socket. Malformed bytes are counted, not thrown.</summary>
     public VrrpReadOutcome OnDatagram(ReadOnlySpan<byte> datagram)
     {
         var result = VrrpPacket.ReadIpv4Datagram(datagram, _context);
@@ -75,8 +75,8 @@ internal sealed partial class AdvertisementReceiver
     {
         _counters.OnAdvertisementReceived(advertisement.Priority);
 
-        // RFC 9568 §7.1 lets a receiver compare the address list with its own and asks it to log a mismatch. The
-        // advert is still processed, because the election must not split over a configuration difference.
+        // RFC 9568 §7.1 lets a receiver compare the address list with its own and recommends logging a mismatch.
+        // The advert is still processed, because the election must not split over a configuration difference.
         if (!_configuredAddresses.SetEquals(advertisement.Addresses))
         {
             _counters.OnAddressListMismatch();

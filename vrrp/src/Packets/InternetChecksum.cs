@@ -18,11 +18,12 @@ internal static class InternetChecksum
     /// protocol 112, VRRP length) followed by the message, with the message's checksum field taken as zero.
     /// </summary>
     /// <remarks>
-    /// RFC 5798 §5.2.8 put the pseudo-header into the VRRPv3 checksum for IPv4 too, and keepalived 2.2.7,
-    /// FRR vrrpd and Wireshark 4.0 compute and check it that way: the keepalived advert
-    /// <c>313396010064d367c0000264</c> from 192.0.2.11 to 224.0.0.18 carries 0xd367, which only this form yields.
-    /// NOTE: RFC 9568 §5.2.8 reportedly drops the pseudo-header for IPv4; a peer that follows that text would fail our
-    /// check with BadChecksum. We keep the deployed form because that is what keepalived accepts.
+    /// keepalived 2.2.7, FRR vrrpd and Wireshark 4.0 compute and check the VRRPv3 checksum over IPv4 this way. The
+    /// keepalived advert <c>313396010064d367c0000264</c> from 192.0.2.11 to 224.0.0.18 carries 0xd367, which only
+    /// this form yields (the message alone sums to 0x7602).
+    /// NOTE: RFC 9568 §5.2.8, as other implementations quote it, defines the IPv4 checksum over the message alone. A
+    /// peer that follows that text fails our check with BadChecksum. We keep the deployed form because keepalived
+    /// 2.2.7 sends it and accepts it.
     /// </remarks>
     public static ushort ComputeVrrpIpv4(IPAddress source, IPAddress destination, ReadOnlySpan<byte> vrrpMessage)
     {
@@ -57,7 +58,7 @@ internal static class InternetChecksum
             sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
         }
 
-        // An odd trailing byte is padded with a zero byte on the right (RFC 1071 §4.1).
+        // An odd trailing byte is padded with a zero byte on the right, as RFC 1071 specifies.
         if (i < data.Length)
         {
             sum += (ulong)data[i] << 8;

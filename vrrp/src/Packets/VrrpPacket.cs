@@ -98,7 +98,8 @@ internal static class VrrpPacket
     }
 
     /// <summary>
-    /// Validates a VRRP message in the order of RFC 9568 §7.1 and classifies it. Never throws on malformed input.
+    /// Validates a VRRP message in the order of RFC 9568 §7.1 and classifies it. Malformed bytes yield a rejection,
+    /// not an exception; a fuzz test feeds it random datagrams.
     /// </summary>
     public static VrrpReadResult Read(ReadOnlySpan<byte> message, ReceivedIpInfo ip, VrrpReadContext context)
     {

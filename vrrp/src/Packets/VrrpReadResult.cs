@@ -6,7 +6,7 @@ internal enum VrrpReadOutcome
     /// <summary>A valid advertisement for our virtual router from another node.</summary>
     Accepted,
 
-    /// <summary>Invalid; <see cref="VrrpReadResult.Reason"/> says why.</summary>
+    /// <summary>Invalid; <see cref="VrrpReadResult.Reason"/> is the cause.</summary>
     Rejected,
 
     /// <summary>A valid advertisement for another virtual router on the same link. Not a fault.</summary>

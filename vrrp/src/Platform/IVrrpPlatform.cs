@@ -15,7 +15,7 @@ internal interface IVrrpPlatform
     /// <summary>Adds and removes virtual addresses.</summary>
     IAddressConfigurator Addresses { get; }
 
-    /// <summary>Creates the sender of gratuitous ARP frames for the interface. Never throws: failures are logged and counted.</summary>
+    /// <summary>Creates the sender of gratuitous ARP frames for the interface. A libpcap that fails to load or open is logged, not thrown.</summary>
     IGratuitousArpSender CreateGratuitousArpSender(InterfaceInfo info, VrrpCounters counters);
 }
 

@@ -11,9 +11,9 @@ namespace Tandem.Vrrp.Platform;
 /// A Linux raw IPv4 socket for protocol 112, bound to one interface, that sends to and receives from 224.0.0.18.
 /// </summary>
 /// <remarks>
-/// One socket does both jobs. IP_MULTICAST_IF with an ip_mreqn that names the primary address makes the kernel use
-/// that address as the source of every advert (raw_sendmsg takes it as the source for multicast when none is
-/// bound), so the checksum we compute over the pseudo-header matches the header the kernel writes.
+/// One socket does both jobs. IP_MULTICAST_IF gets an ip_mreqn that names the primary address, and Linux uses that
+/// address as the source of multicast sent from an unbound socket. So the source stays the primary address even
+/// while a virtual address is on the interface, and the pseudo-header checksum we compute matches the packet.
 /// Multicast loopback is off, so our own adverts do not come back to us through this socket.
 /// </remarks>
 internal sealed partial class RawSocketTransport : IVrrpTransport
@@ -78,8 +78,9 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
     /// <summary>Creates an AF_INET, SOCK_RAW socket for protocol 112 through libc.</summary>
     /// <remarks>
     /// <c>new Socket(AddressFamily.InterNetwork, SocketType.Raw, (ProtocolType)112)</c> fails with "Protocol not
-    /// supported" on .NET 10 for Linux, because the runtime passes only the protocol numbers it names (TCP, UDP,
-    /// ICMP, IGMP, raw) to the kernel. A socket made by libc and wrapped in a <see cref="SafeSocketHandle"/> works.
+    /// supported" on .NET 10 for Linux, because the runtime's native shim (pal_networking.c) converts only the
+    /// protocols it names, such as TCP, UDP and ICMP. A socket made by libc and wrapped in a
+    /// <see cref="SafeSocketHandle"/> works.
     /// </remarks>
     private static Socket CreateRawSocket()
     {

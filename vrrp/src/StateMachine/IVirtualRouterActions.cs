@@ -6,7 +6,7 @@ namespace Tandem.Vrrp.StateMachine;
 /// </summary>
 internal interface IVirtualRouterActions
 {
-    /// <summary>Sends one ADVERTISEMENT with <paramref name="priority"/>; 0 tells the backups that this master is leaving.</summary>
+    /// <summary>Sends one ADVERTISEMENT with <paramref name="priority"/>; 0 informs the backups that this master is leaving.</summary>
     void SendAdvertisement(byte priority);
 
     /// <summary>Adds the virtual addresses to the interface and announces them with gratuitous ARP.</summary>

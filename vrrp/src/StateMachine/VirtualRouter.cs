@@ -55,7 +55,7 @@ internal sealed partial class VirtualRouter : IDisposable
         }
     }
 
-    /// <summary>Master_Adver_Interval in centiseconds: ours until a master's advert tells us its own.</summary>
+    /// <summary>Master_Adver_Interval in centiseconds: our own until an advert from a master carries its interval.</summary>
     public int MasterAdverIntervalCentiseconds
     {
         get
@@ -102,8 +102,8 @@ internal sealed partial class VirtualRouter : IDisposable
     }
 
     /// <summary>
-    /// Handles the Shutdown event (RFC 9568 §6.4.2, §6.4.3): a master sends an advert with priority 0 and releases
-    /// its addresses; both states cancel their timers and return to Initialize.
+    /// Handles the Shutdown event (RFC 9568 §6.4.2, §6.4.3). A master sends an advert with priority 0 and releases
+    /// its addresses. Both states cancel their timers and return to Initialize.
     /// </summary>
     public void Shutdown()
     {
@@ -172,7 +172,7 @@ internal sealed partial class VirtualRouter : IDisposable
     {
         if (priority == 0)
         {
-            // Another master is leaving; assert ourselves at once so the backups do not take over after Skew_Time.
+            // Another master is leaving. Advertising at once keeps the backups from taking over after Skew_Time.
             SendAdvertisement(_settings.Priority);
             StartAdverTimer();
             return;

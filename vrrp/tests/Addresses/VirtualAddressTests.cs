@@ -6,7 +6,7 @@ namespace Tandem.Vrrp.Tests.Addresses;
 public sealed class VirtualAddressTests
 {
     [Fact]
-    public void TryParse_HostAddressWithPrefix_KeepsHostBits()
+    public void TryParse_KeepsHostBits()
     {
         Assert.True(VirtualAddress.TryParse("198.51.100.100/24", out var address, out _));
 

@@ -6,7 +6,7 @@ namespace Tandem.Vrrp.Tests.Diagnostics;
 public sealed class LogRateLimiterTests
 {
     [Fact]
-    public void ShouldLog_FirstPerKeyThenOncePerInterval()
+    public void ShouldLog_OncePerKeyAndInterval()
     {
         var time = new FakeTimeProvider();
         var limiter = new LogRateLimiter<string>(time, TimeSpan.FromMinutes(1));

@@ -7,22 +7,22 @@ namespace Tandem.Vrrp.Tests.Packets;
 public sealed class InternetChecksumTests
 {
     [Fact]
-    public void Compute_Rfc1071Example_Returns220d()
+    public void Compute_FourWords_Returns220d()
     {
-        // RFC 1071 §3 sums these eight bytes to 0xddf2; the checksum is its complement.
+        // 0x0001 + 0xf203 + 0xf4f5 + 0xf6f7 = 0x2ddf0, which folds to 0xddf2; the checksum is its complement.
         var data = Hex.Bytes("0001f203f4f5f6f7");
 
         Assert.Equal(0x220d, InternetChecksum.Compute(data));
     }
 
     [Fact]
-    public void Compute_OddLength_PadsWithZeroOnTheRight()
+    public void Compute_OddLength_PadsWithZero()
     {
         Assert.Equal(InternetChecksum.Compute(Hex.Bytes("abcd12 00")), InternetChecksum.Compute(Hex.Bytes("abcd12")));
     }
 
     [Fact]
-    public void ComputeVrrpIpv4_HandBuiltAdvert_MatchesHandSum()
+    public void ComputeVrrpIpv4_MatchesHandSum()
     {
         // Pseudo-header c633 640b e000 0012 0070 000c plus message words 3101 6401 0064 0000 c633 6464
         // sums to 0x3cac9, folds to 0xcacc, and complements to 0x3533.

@@ -34,7 +34,8 @@ public sealed class VrrpPacketTests
     public void Write_TwoAddressesPriorityZero_MatchesBytes()
     {
         // Built field by field from RFC 9568 §5.1: 0x31, VRID 7, priority 0, count 2, 250 cs, checksum, addresses.
-        // The checksum 0x6df8 was computed separately over the pseudo-header from 198.51.100.12.
+        // The checksum 0x6df8 was computed apart from InternetChecksum, by a Python one's complement sum over the
+        // pseudo-header from 198.51.100.12.
         var advertisement = new VrrpAdvertisement(VrrpVersion.V3, 7, 0, 250, [Vip, IPAddress.Parse("198.51.100.101")]);
         var buffer = new byte[64];
 
@@ -138,7 +139,7 @@ public sealed class VrrpPacketTests
 
     public static TheoryData<string, byte, VrrpRejectReason> InvalidMessages() => new()
     {
-        // message hex (checksum recomputed unless marked), TTL, expected reason
+        // Message hex (its checksum is recomputed when it has the 8 header bytes), TTL, expected reason.
         { HandVector, 64, VrrpRejectReason.TtlNot255 },
         { HandVector, 254, VrrpRejectReason.TtlNot255 },
         { "31016401006435", 255, VrrpRejectReason.TooShort },
@@ -183,7 +184,7 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Read_ChecksumWithoutPseudoHeader_RejectedAsBadChecksum()
+    public void Read_MessageOnlyChecksum_Rejected()
     {
         var message = Hex.Bytes(HandVector);
         BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(6), 0);
@@ -203,7 +204,7 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Read_BadTtlAndBadVersion_ReportsTtlFirst()
+    public void Read_TtlCheckedBeforeVersion()
     {
         var message = Hex.Bytes("2101640100640000c6336464");
 
@@ -213,7 +214,7 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Read_BadVersionAndBadChecksum_ReportsVersionFirst()
+    public void Read_VersionCheckedBeforeChecksum()
     {
         var message = Hex.Bytes("2101640100641234c6336464");
 
@@ -223,7 +224,7 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Read_BadChecksumOtherVrid_ReportsChecksumBeforeVrid()
+    public void Read_ChecksumCheckedBeforeVrid()
     {
         var message = Hex.Bytes("3109640100641234c6336464");
 
@@ -233,7 +234,7 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Read_ZeroIntervalOtherVrid_ClassifiedAsOtherVrid()
+    public void Read_VridCheckedBeforeInterval()
     {
         // RFC 9568 §7.1 checks the VRID before the interval, so another router's bad interval is not our fault.
         var message = Hex.Bytes("3109640100000000c6336464");

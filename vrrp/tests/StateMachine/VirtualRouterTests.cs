@@ -79,7 +79,7 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
-    public void Backup_NoAdverts_BecomesMasterAtExactMasterDownInterval()
+    public void Backup_TakesOverAtMasterDownInterval()
     {
         var router = CreateRouter();
         router.Start();
@@ -129,7 +129,7 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
-    public void Backup_AdvertResetsTimer_TakeoverCountsFromLastAdvert()
+    public void Backup_AdvertRestartsMasterDownTimer()
     {
         var router = CreateRouter();
         router.Start();
@@ -143,7 +143,7 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
-    public void Backup_PriorityZeroAdvert_TakesOverAfterSkewTime()
+    public void Backup_PriorityZero_TakesOverAfterSkew()
     {
         var router = CreateRouter();
         router.Start();
@@ -295,7 +295,7 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
-    public void Master_PriorityZeroAdvert_SendsAndResetsAdverTimer()
+    public void Master_PriorityZero_ResetsAdverTimer()
     {
         var router = CreateMaster();
         _time.Advance(Cs(50));
@@ -367,7 +367,7 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
-    public void ChangeState_ImpossibleTransition_LogsErrorAndKeepsState()
+    public void ChangeState_Impossible_LogsError()
     {
         var router = CreateRouter();
         router.Start();

@@ -6,7 +6,7 @@ using Tandem.Vrrp.Platform;
 
 namespace Tandem.Vrrp.Tests.TestSupport;
 
-/// <summary>A platform without sockets or processes that records what the speaker asks of it.</summary>
+/// <summary>A platform without sockets or processes that records every request of the speaker.</summary>
 internal sealed class FakePlatform : IVrrpPlatform
 {
     private readonly List<string> _events = [];
