@@ -52,6 +52,18 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
 
     public string Name => "redis";
 
+    /// <summary>True while StackExchange.Redis has a usable connection to Redis.</summary>
+    public bool IsConnected => _connection.IsConnected;
+
+    /// <summary>
+    /// The last connection failure as endpoint, failure type and message, or null before the first. It never contains
+    /// the password, because StackExchange.Redis leaves it out of endpoints and exception messages.
+    /// </summary>
+    public string? LastConnectionError { get; private set; }
+
+    /// <summary>Raised after a connection fails or is restored, on a StackExchange.Redis thread; handlers must not block.</summary>
+    public event Action? ConnectivityChanged;
+
     /// <summary>
     /// Connects to Redis and returns the store. When Redis is unreachable, it returns after the connect timeout with
     /// a store whose operations report <c>Unavailable</c> while StackExchange.Redis keeps reconnecting.
@@ -230,6 +242,8 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs args)
     {
         var endPoint = FormatEndPoint(args.EndPoint);
+        LastConnectionError = $"{args.FailureType} on {endPoint}: {args.Exception?.Message ?? "no exception"}";
+        ConnectivityChanged?.Invoke();
         if (_connectionLogLimiter.TryEnter(endPoint, out var suppressed))
         {
             Log.ConnectionFailed(
@@ -247,6 +261,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         var endPoint = FormatEndPoint(args.EndPoint);
         _connectionLogLimiter.Reset(endPoint);
         Log.ConnectionRestored(_logger, endPoint, args.ConnectionType);
+        ConnectivityChanged?.Invoke();
     }
 
     private static string DescribeEndPoints(ConfigurationOptions configuration) =>

@@ -54,6 +54,12 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     public VrrpState State => _running?.Router.State ?? VrrpState.Initialize;
 
+    /// <summary>The last advertisement accepted from the master, or null before the first one or before the start.</summary>
+    public VrrpMasterHeard? MasterHeard => _running?.Router.MasterHeard;
+
+    /// <summary>The last state change, or null before the start.</summary>
+    public VrrpStateChange? LastStateChange { get; private set; }
+
     /// <summary>Packet, transition and error counters, including discarded packets by <see cref="VrrpRejectReason"/>.</summary>
     public VrrpCounters Counters { get; } = new();
 
@@ -205,6 +211,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     private void OnStateChanged(VrrpStateChange change)
     {
+        LastStateChange = change;
         if (change.To == VrrpState.Master)
         {
             Counters.OnBecameMaster();

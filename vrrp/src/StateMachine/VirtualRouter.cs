@@ -30,6 +30,7 @@ internal sealed partial class VirtualRouter : IDisposable
     private ITimer? _masterDownTimer;
     private long _masterDownTimerGeneration;
     private string _masterDownCause = "";
+    private VrrpMasterHeard? _masterHeard;
     private bool _disposed;
 
     public VirtualRouter(VirtualRouterSettings settings, IVirtualRouterActions actions, TimeProvider timeProvider, ILogger logger)
@@ -63,6 +64,18 @@ internal sealed partial class VirtualRouter : IDisposable
             lock (_lock)
             {
                 return _masterAdverIntervalCentiseconds;
+            }
+        }
+    }
+
+    /// <summary>The last advertisement accepted from the master, or null before the first one.</summary>
+    public VrrpMasterHeard? MasterHeard
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _masterHeard;
             }
         }
     }
@@ -153,6 +166,7 @@ internal sealed partial class VirtualRouter : IDisposable
 
         if (!_settings.PreemptMode || priority >= _settings.Priority)
         {
+            _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
             if (interval != _masterAdverIntervalCentiseconds)
             {
                 Log.MasterAdverIntervalChanged(_logger, _settings.VirtualRouterId, source, _masterAdverIntervalCentiseconds, interval);
@@ -182,6 +196,7 @@ internal sealed partial class VirtualRouter : IDisposable
         if (higherPriority || (priority == _settings.Priority && CompareAddresses(source, _settings.PrimaryAddress) > 0))
         {
             _masterAdverIntervalCentiseconds = interval;
+            _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
             var reason = higherPriority
                 ? $"advert from {source} with higher priority {priority} (ours {_settings.Priority})"
                 : $"advert from {source} with equal priority {priority} and a higher primary address than ours ({_settings.PrimaryAddress})";
