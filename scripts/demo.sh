@@ -3,7 +3,7 @@
 # client keeps sending requests through the virtual address, prints the takeover report and
 # removes everything it made.
 #
-# Usage: scripts/demo.sh [--json] [--variant process-kill|host-down] [--keep]
+# Usage: scripts/demo.sh [--json] [--variant process-kill|host-down|graceful-stop] [--keep]
 # Needs root on Debian 12 with the .NET 10 SDK; installs redis-server, libpcap0.8, iproute2,
 # tcpdump and tshark when they are missing. The report goes to standard output, everything
 # else (package installation, build, progress) to standard error.

@@ -7,7 +7,7 @@ internal sealed record DrillCommandLine(DrillVariant Variant, bool Json, bool Ke
 {
     public const string Usage =
         """
-        Usage: tandem-drill [--variant process-kill|host-down] [--json] [--keep]
+        Usage: tandem-drill [--variant process-kill|host-down|graceful-stop] [--json] [--keep]
 
         Builds a two-node tandem cluster in network namespaces, takes the master down while a
         client sends a request every 20 ms through the virtual address, reports the takeover
@@ -16,6 +16,7 @@ internal sealed record DrillCommandLine(DrillVariant Variant, bool Json, bool Ke
           --variant NAME  process-kill (default): SIGKILL of the master's node process, then
                           'tandem-node release' in its namespace, as systemd's ExecStopPost would.
                           host-down: SIGSTOP of the master, its link cut, then SIGKILL.
+                          graceful-stop: SIGTERM, so the master sends a priority-0 advert.
           --json          Print the report as one JSON object instead of text.
           --keep          Keep the run directory (configs, logs, certificate) under /tmp.
           --help          Print this text.
@@ -45,13 +46,13 @@ internal sealed record DrillCommandLine(DrillVariant Variant, bool Json, bool Ke
                 case "--variant":
                     if (i + 1 >= args.Count)
                     {
-                        return (null, "--variant needs a value: process-kill or host-down.");
+                        return (null, "--variant needs a value: process-kill, host-down or graceful-stop.");
                     }
 
                     string name = args[++i];
                     if (!DrillVariantNames.TryParse(name, out variant))
                     {
-                        return (null, $"Unknown variant '{name}'; use process-kill or host-down.");
+                        return (null, $"Unknown variant '{name}'. Use process-kill, host-down or graceful-stop.");
                     }
 
                     break;

@@ -14,9 +14,12 @@ internal static class ReportPrinter
         text.AppendLine(CultureInfo.InvariantCulture, $"Failover drill ({report.Variant}): {verdict}");
         Row(text, "master before", report.MasterBefore);
         Row(text, "fault", DescribeFault(report));
+        string formula = report.Variant == DrillVariantNames.GracefulStop
+            ? $"skew {report.SkewTimeMs} ms + 1 s"
+            : $"3 x {report.AdvertisementIntervalMs} ms + skew {report.SkewTimeMs} ms + 1 s";
         Row(text, "takeover", report.TakeoverMs is { } takeover
-            ? $"the standby answered {takeover} ms after the fault (bound {report.TakeoverBoundMs} ms = 3 x {report.AdvertisementIntervalMs} ms + skew {report.SkewTimeMs} ms + 1 s)"
-            : "the standby never answered");
+            ? $"the standby responded {takeover} ms after the fault (bound {report.TakeoverBoundMs} ms = {formula})"
+            : "the standby never responded");
         Row(text, "failed requests", $"{report.FailedRequests} in the window{DescribeReasons(report)}, of {report.RequestsSent} sent");
         Row(text, "affinity", report.AffinityKept
             ? $"kept: every response after the takeover came from {report.Backend}"
@@ -40,6 +43,8 @@ internal static class ReportPrinter
                 $"SIGKILL of {report.MasterBefore} at {at}, then tandem-node release (exit {report.ReleaseExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {report.ReleaseMs} ms)",
             DrillVariantNames.HostDown =>
                 $"SIGSTOP of {report.MasterBefore} at {at}, its link cut, then SIGKILL",
+            DrillVariantNames.GracefulStop =>
+                $"SIGTERM of {report.MasterBefore} at {at}",
             _ => $"{report.Variant} of {report.MasterBefore} at {at}",
         };
     }

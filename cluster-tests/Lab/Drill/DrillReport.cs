@@ -14,7 +14,7 @@ public sealed record DrillReport
     /// <summary>The live node that has the virtual address after the drill, or null when none has it.</summary>
     public required string? MasterAfter { get; init; }
 
-    /// <summary>The wall-clock time of the fault (SIGKILL, or SIGSTOP for host-down).</summary>
+    /// <summary>The wall-clock time of the fault: SIGKILL, SIGSTOP for host-down, SIGTERM for graceful-stop.</summary>
     public required DateTimeOffset KilledAt { get; init; }
 
     /// <summary>From the fault to the first successful response from the standby, or null when none came.</summary>
@@ -39,6 +39,9 @@ public sealed record DrillReport
 
     public required int CookiesReissued { get; init; }
 
+    /// <summary>Requests sent after the fault that the old master still served; only graceful-stop allows any.</summary>
+    public required int ServedByFailedMaster { get; init; }
+
     /// <summary>Failed requests after the fault by reason, such as <c>connect_timeout</c>.</summary>
     public required IReadOnlyDictionary<string, int> FailureReasons { get; init; }
 
@@ -47,7 +50,10 @@ public sealed record DrillReport
     /// <summary>Skew_Time of the standby (RFC 9568 §6.1).</summary>
     public required long SkewTimeMs { get; init; }
 
-    /// <summary>3 × advertisement interval + Skew_Time + 1 s: the longest takeover the drill accepts.</summary>
+    /// <summary>
+    /// The maximum takeover time the drill accepts: 3 × advertisement interval + Skew_Time + 1 s, or
+    /// Skew_Time + 1 s for graceful-stop, where the master sends a priority-0 advert.
+    /// </summary>
     public required long TakeoverBoundMs { get; init; }
 
     /// <summary>Exit code of the release command (process-kill only).</summary>
@@ -55,7 +61,10 @@ public sealed record DrillReport
 
     public long? ReleaseMs { get; init; }
 
-    /// <summary>Whether the failed master still had the virtual address after the drill (process-kill only; release should remove it).</summary>
+    /// <summary>
+    /// Whether the failed master still had the virtual address after the drill. The release
+    /// command or a graceful shutdown should remove it. Null for host-down, where nothing can.
+    /// </summary>
     public bool? FailedMasterStillHoldsAddress { get; init; }
 
     /// <summary>Everything that makes this drill a failure; empty when it passed.</summary>

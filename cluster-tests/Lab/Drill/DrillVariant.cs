@@ -11,17 +11,25 @@ public enum DrillVariant
 
     /// <summary>The whole host is gone: SIGSTOP of the node process, its link cut, then SIGKILL. Nothing cleans up.</summary>
     HostDown,
+
+    /// <summary>
+    /// SIGTERM, as systemd's stop sends it. The node sends a priority-0 advert, so the backup
+    /// takes over after its Skew_Time instead of its Active_Down_Interval (RFC 9568 §6.4.2).
+    /// </summary>
+    GracefulStop,
 }
 
 public static class DrillVariantNames
 {
     public const string ProcessKill = "process-kill";
     public const string HostDown = "host-down";
+    public const string GracefulStop = "graceful-stop";
 
     public static string ToName(this DrillVariant variant) => variant switch
     {
         DrillVariant.ProcessKill => ProcessKill,
         DrillVariant.HostDown => HostDown,
+        DrillVariant.GracefulStop => GracefulStop,
         _ => throw new NotSupportedException($"Unknown drill variant {variant}."),
     };
 
@@ -35,6 +43,9 @@ public static class DrillVariantNames
                 return true;
             case HostDown:
                 variant = DrillVariant.HostDown;
+                return true;
+            case GracefulStop:
+                variant = DrillVariant.GracefulStop;
                 return true;
             default:
                 variant = default;

@@ -29,6 +29,9 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
     /// <summary>How long the loop goes on after the takeover, to check that affinity holds.</summary>
     public static readonly TimeSpan ObserveAfterTakeover = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a node may take to shut down after SIGTERM in the graceful-stop variant.</summary>
+    public static readonly TimeSpan GracefulStopTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Requests sent with the new cookie before the fault, all of which must reach the same backend.</summary>
     public const int AffinityChecks = 5;
 
@@ -117,9 +120,10 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         }
 
         IReadOnlyList<LabHost> holdersAfter = await lab.FindVirtualAddressHoldersAsync([standby], cancellationToken);
-        bool? failedMasterHolds = variant == DrillVariant.ProcessKill
-            ? (await lab.FindVirtualAddressHoldersAsync([master], cancellationToken)).Count > 0
-            : null;
+        // After a host-down the dead host keeps the address on its downed link, which is harmless.
+        bool? failedMasterHolds = variant == DrillVariant.HostDown
+            ? null
+            : (await lab.FindVirtualAddressHoldersAsync([master], cancellationToken)).Count > 0;
 
         byte standbyPriority = standby == topology.NodeA ? settings.NodeAPriority : settings.NodeBPriority;
         return BuildReport(
@@ -173,6 +177,9 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
             case DrillVariant.HostDown:
                 process.Stop();
                 return CutLinkAndKillAsync(process, master, cancellationToken);
+            case DrillVariant.GracefulStop:
+                process.Terminate();
+                return WaitForStopAsync(process, cancellationToken);
             default:
                 throw new NotSupportedException($"Unknown drill variant {variant}.");
         }
@@ -191,12 +198,30 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         return null;
     }
 
+    private static async Task<CommandResult?> WaitForStopAsync(LabProcess process, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(GracefulStopTimeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DrillException($"{process.Name} did not exit within {GracefulStopTimeout.TotalSeconds:0} s of SIGTERM.{Environment.NewLine}{process.Describe()}");
+        }
+
+        return null;
+    }
+
     private static DrillReport BuildReport(
         DrillVariant variant, NodeSettings settings, byte standbyPriority, LabHost master, LabHost standby,
         IReadOnlyList<LabHost> holdersAfter, DateTimeOffset killedAt, string backend, int requestsSent, DrillAnalysis analysis,
         CommandResult? release, bool? failedMasterHolds)
     {
-        TimeSpan bound = settings.TakeoverBound(standbyPriority);
+        TimeSpan bound = variant == DrillVariant.GracefulStop
+            ? settings.PriorityZeroTakeoverBound(standbyPriority)
+            : settings.TakeoverBound(standbyPriority);
         var problems = new List<string>();
         if (analysis.Takeover is null)
         {
@@ -218,6 +243,11 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
                 $"Affinity broke in {analysis.AffinityViolations.Count} responses after the fault: {string.Join("; ", analysis.AffinityViolations.Take(3))}");
         }
 
+        if (analysis.ServedByFailedMaster > 0 && variant != DrillVariant.GracefulStop)
+        {
+            problems.Add($"{master.Name} served {analysis.ServedByFailedMaster} requests sent after the fault, so the fault did not take effect.");
+        }
+
         if (analysis.FailedBeforeFault > 0)
         {
             problems.Add($"{analysis.FailedBeforeFault} requests failed before the fault, while {master.Name} was healthy.");
@@ -235,7 +265,8 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
 
         if (failedMasterHolds == true)
         {
-            problems.Add($"{master.Name} still has {LabTopology.VirtualAddress} on eth0 after the release command.");
+            string cleanup = variant == DrillVariant.ProcessKill ? "the release command" : "its shutdown";
+            problems.Add($"{master.Name} still has {LabTopology.VirtualAddress} on eth0 after {cleanup}.");
         }
 
         return new DrillReport
@@ -253,6 +284,7 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
             FailedBeforeFault = analysis.FailedBeforeFault,
             FailedAfterTakeover = analysis.FailedAfterTakeover,
             CookiesReissued = analysis.CookiesReissued,
+            ServedByFailedMaster = analysis.ServedByFailedMaster,
             FailureReasons = analysis.FailureReasons,
             AdvertisementIntervalMs = (long)settings.AdvertisementInterval.TotalMilliseconds,
             SkewTimeMs = (long)Math.Round(settings.SkewTime(standbyPriority).TotalMilliseconds),

@@ -23,9 +23,15 @@ public sealed record NodeSettings
     public TimeSpan ActiveDownInterval(byte priority) => (AdvertisementInterval * 3) + SkewTime(priority);
 
     /// <summary>
-    /// The longest takeover the drill accepts from a backup with <paramref name="backupPriority"/>
+    /// The maximum takeover time the drill accepts from a backup with <paramref name="backupPriority"/>
     /// when the master dies without a priority-0 advert: the backup's Active_Down_Interval plus
     /// one second for it to add the address, send gratuitous ARP and respond to the client.
     /// </summary>
     public TimeSpan TakeoverBound(byte backupPriority) => ActiveDownInterval(backupPriority) + TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The maximum takeover time the drill accepts after the master sent a priority-0 advert: the
+    /// backup waits only Skew_Time (RFC 9568 §6.4.2), plus one second as in <see cref="TakeoverBound"/>.
+    /// </summary>
+    public TimeSpan PriorityZeroTakeoverBound(byte backupPriority) => SkewTime(backupPriority) + TimeSpan.FromSeconds(1);
 }

@@ -109,6 +109,9 @@ public sealed class LabProcess : IAsyncDisposable
     /// <summary>Sends SIGSTOP, which freezes the process the way a hung host would.</summary>
     public void Stop() => Signal(LibC.SigStop, "SIGSTOP");
 
+    /// <summary>Sends SIGTERM, which asks the process to shut down cleanly.</summary>
+    public void Terminate() => Signal(LibC.SigTerm, "SIGTERM");
+
     /// <summary>Sends SIGKILL, which ends the process without running any of its shutdown code.</summary>
     public void KillHard() => Signal(LibC.SigKill, "SIGKILL");
 

@@ -23,6 +23,7 @@ public sealed class DrillReportTests
             FailedBeforeFault = 0,
             FailedAfterTakeover = 0,
             CookiesReissued = 0,
+            ServedByFailedMaster = 0,
             FailureReasons = new Dictionary<string, int> { ["connect_timeout"] = 14 },
             AdvertisementIntervalMs = 1000,
             SkewTimeMs = 609,
@@ -46,6 +47,7 @@ public sealed class DrillReportTests
     [Theory]
     [InlineData("process-kill", DrillVariant.ProcessKill)]
     [InlineData("host-down", DrillVariant.HostDown)]
+    [InlineData("graceful-stop", DrillVariant.GracefulStop)]
     public void VariantName_RoundTrips(string name, DrillVariant variant)
     {
         Assert.True(DrillVariantNames.TryParse(name, out DrillVariant parsed));
