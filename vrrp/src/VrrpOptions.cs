@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Tandem.Vrrp.Addresses;
+using Tandem.Vrrp.Packets;
 
 namespace Tandem.Vrrp;
 
@@ -31,7 +33,16 @@ public sealed class VrrpOptions
     /// <summary>Priority of this node, 1 to 254 (255 is the address owner).</summary>
     public int Priority { get; set; } = 100;
 
-    /// <summary>Advertisement_Interval in centiseconds (RFC 9568 §5.2.7), 1 to 4095.</summary>
+    /// <summary>Longest simple text password that fits the 8-byte VRRPv2 Authentication Data field.</summary>
+    internal const int MaxAuthenticationPasswordBytes = 8;
+
+    /// <summary>VRRP version: 3 (RFC 9568, the default) or 2 (RFC 3768, keepalived's default).</summary>
+    public int Version { get; set; } = 3;
+
+    /// <summary>
+    /// Advertisement_Interval in centiseconds (RFC 9568 §5.2.7), 1 to 4095. With version 2 it must be a whole number
+    /// of seconds, 100 to 25500, because the VRRPv2 Adver Int field counts seconds (RFC 3768 §5.3.7).
+    /// </summary>
     public int AdvertisementIntervalCentiseconds { get; set; } = 100;
 
     /// <summary>Preempt_Mode: whether a higher-priority backup takes over from a lower-priority master.</summary>
@@ -39,6 +50,25 @@ public sealed class VrrpOptions
 
     /// <summary>Virtual addresses in CIDR notation, for example <c>198.51.100.100/24</c>.</summary>
     public List<string> VirtualAddresses { get; set; } = [];
+
+    /// <summary>
+    /// VRRPv2 simple text password, at most 8 bytes in UTF-8; empty sends Auth Type 0 (no authentication). It travels
+    /// in clear text, so it only keeps misconfigured routers apart. Not allowed with version 3, which has no
+    /// authentication field.
+    /// </summary>
+    public string AuthenticationPassword { get; set; } = "";
+
+    /// <summary>
+    /// What the VRRPv3 checksum covers over IPv4: <c>PseudoHeader</c> (the default, as keepalived 2.2.7 and FRR
+    /// compute it) or <c>MessageOnly</c>. Ignored with version 2, whose checksum always covers the message alone.
+    /// </summary>
+    public string ChecksumMode { get; set; } = nameof(VrrpChecksumMode.PseudoHeader);
+
+    /// <summary>
+    /// IPv4 addresses of the other nodes. Empty sends adverts to the multicast group 224.0.0.18. Otherwise each
+    /// advert goes to every peer, and adverts from other sources are discarded (keepalived's <c>unicast_peer</c>).
+    /// </summary>
+    public List<string> UnicastPeers { get; set; } = [];
 
     /// <summary>
     /// Number of gratuitous ARP frames sent for each virtual address on becoming master, 0 to 100 (0 sends none).
@@ -80,10 +110,8 @@ public sealed class VrrpOptions
             errors.Add($"{SectionName}:{nameof(Priority)} {Priority} is out of range. Set it from 1 to 254, higher wins the election; 255 is reserved for the owner of the virtual addresses.");
         }
 
-        if (AdvertisementIntervalCentiseconds is < 1 or > 4095)
-        {
-            errors.Add($"{SectionName}:{nameof(AdvertisementIntervalCentiseconds)} {AdvertisementIntervalCentiseconds} is out of range. Set it from 1 to 4095 centiseconds; 100 sends one advert per second.");
-        }
+        ValidateVersionSettings(errors);
+        ValidateUnicastPeers(errors);
 
         ValidateVirtualAddresses(errors);
 
@@ -98,6 +126,80 @@ public sealed class VrrpOptions
         }
 
         return errors;
+    }
+
+    private void ValidateVersionSettings(List<string> errors)
+    {
+        var intervalKey = $"{SectionName}:{nameof(AdvertisementIntervalCentiseconds)}";
+        switch (Version)
+        {
+            case 3:
+                if (AdvertisementIntervalCentiseconds is < 1 or > VrrpAdvertisement.MaxIntervalCentiseconds)
+                {
+                    errors.Add($"{intervalKey} {AdvertisementIntervalCentiseconds} is out of range. Set it from 1 to {VrrpAdvertisement.MaxIntervalCentiseconds} centiseconds; 100 sends one advert per second.");
+                }
+
+                if (!string.IsNullOrEmpty(AuthenticationPassword))
+                {
+                    errors.Add($"{SectionName}:{nameof(AuthenticationPassword)} is set, but {SectionName}:{nameof(Version)} is 3, which has no authentication (RFC 9568 §9). Remove the password, or set {SectionName}:{nameof(Version)} to 2 if the peers use VRRPv2 with a password.");
+                }
+
+                break;
+            case 2:
+                var maxCentiseconds = VrrpAdvertisement.MaxVersion2IntervalSeconds * 100;
+                if (AdvertisementIntervalCentiseconds % 100 != 0 || AdvertisementIntervalCentiseconds is < 100 || AdvertisementIntervalCentiseconds > maxCentiseconds)
+                {
+                    errors.Add($"{intervalKey} {AdvertisementIntervalCentiseconds} is invalid with {SectionName}:{nameof(Version)} 2, which advertises whole seconds. Set it to a multiple of 100 from 100 to {maxCentiseconds}; 100 sends one advert per second.");
+                }
+
+                if (AuthenticationPassword is { Length: > 0 } password && Encoding.UTF8.GetByteCount(password) > MaxAuthenticationPasswordBytes)
+                {
+                    // The message gives the length only: the password itself must never reach a log.
+                    errors.Add($"{SectionName}:{nameof(AuthenticationPassword)} is {Encoding.UTF8.GetByteCount(password)} bytes long. VRRPv2 carries at most {MaxAuthenticationPasswordBytes} bytes; use a shorter password, the same on every node (keepalived uses only the first 8 bytes of auth_pass).");
+                }
+
+                break;
+            default:
+                errors.Add($"{SectionName}:{nameof(Version)} {Version} is not supported. Set it to 3 (RFC 9568, the default) or 2 (RFC 3768, keepalived's default), the same on every node.");
+                break;
+        }
+
+        if (!Enum.TryParse<VrrpChecksumMode>(ChecksumMode, ignoreCase: true, out var mode) || !Enum.IsDefined(mode) || int.TryParse(ChecksumMode, out _))
+        {
+            errors.Add($"{SectionName}:{nameof(ChecksumMode)} '{ChecksumMode}' is not a checksum mode. Set it to {nameof(VrrpChecksumMode.PseudoHeader)} (the default, as keepalived and FRR compute it) or {nameof(VrrpChecksumMode.MessageOnly)}.");
+        }
+    }
+
+    private void ValidateUnicastPeers(List<string> errors)
+    {
+        var key = $"{SectionName}:{nameof(UnicastPeers)}";
+        if (UnicastPeers is null)
+        {
+            return;
+        }
+
+        var seen = new HashSet<IPAddress>();
+        for (var i = 0; i < UnicastPeers.Count; i++)
+        {
+            var text = UnicastPeers[i];
+            if (!IPAddress.TryParse(text, out var address) || address.AddressFamily != AddressFamily.InterNetwork || text.Contains('/'))
+            {
+                errors.Add($"{key}:{i} '{text}' is not an IPv4 address. Give the interface address of another node, for example 198.51.100.12, without a prefix length.");
+                continue;
+            }
+
+            var first = address.GetAddressBytes()[0];
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.Broadcast) || first is >= 224 or 127)
+            {
+                errors.Add($"{key}:{i} '{text}' is not a unicast address of another node. Remove it; leave the list empty to use the multicast group 224.0.0.18.");
+                continue;
+            }
+
+            if (!seen.Add(address))
+            {
+                errors.Add($"{key}:{i} '{text}' repeats an earlier entry. Remove the duplicate.");
+            }
+        }
     }
 
     private void ValidateVirtualAddresses(List<string> errors)
@@ -138,6 +240,15 @@ public sealed class VrrpOptions
             }
         }
     }
+
+    /// <summary>The protocol version as the packet layer names it. Call only after <see cref="Validate"/> returned no errors.</summary>
+    internal VrrpVersion ParseVersion() => (VrrpVersion)Version;
+
+    /// <summary>Returns the parsed checksum mode. Call only after <see cref="Validate"/> returned no errors.</summary>
+    internal VrrpChecksumMode ParseChecksumMode() => Enum.Parse<VrrpChecksumMode>(ChecksumMode, ignoreCase: true);
+
+    /// <summary>Returns the parsed unicast peers, empty in multicast mode. Call only after <see cref="Validate"/> returned no errors.</summary>
+    internal IReadOnlyList<IPAddress> ParseUnicastPeers() => (UnicastPeers ?? []).Select(IPAddress.Parse).ToList();
 
     /// <summary>Returns the parsed virtual addresses. Call only after <see cref="Validate"/> returned no errors.</summary>
     internal IReadOnlyList<VirtualAddress> ParseVirtualAddresses()

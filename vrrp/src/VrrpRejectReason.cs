@@ -1,8 +1,9 @@
 namespace Tandem.Vrrp;
 
 /// <summary>
-/// Why a received VRRP packet was discarded as invalid. The members follow the order in which the checks run,
-/// which is the order of RFC 9568 §7.1 after the IPv4 header checks.
+/// Why a received VRRP packet was discarded as invalid. The reader runs the checks in the order of RFC 9568 §7.1
+/// (VRRPv3) or RFC 3768 §7.1 (VRRPv2) after the IPv4 header checks. Members added after <see cref="ZeroInterval"/>
+/// come last so that the existing numeric values stay the same.
 /// </summary>
 public enum VrrpRejectReason
 {
@@ -30,9 +31,24 @@ public enum VrrpRejectReason
     /// <summary>The message length does not equal the fixed header plus Count IPvX Addr addresses.</summary>
     LengthMismatch,
 
-    /// <summary>The VRRP checksum does not match the message and its IPv4 pseudo-header.</summary>
+    /// <summary>
+    /// The VRRP checksum does not match the form this router expects: for VRRPv3 the one set by
+    /// <c>Vrrp:ChecksumMode</c>, for VRRPv2 the message alone.
+    /// </summary>
     BadChecksum,
 
     /// <summary>The Max Adver Int field is zero (RFC 9568 §7.1).</summary>
     ZeroInterval,
+
+    /// <summary>Unicast mode: the source address is not one of <c>Vrrp:UnicastPeers</c>.</summary>
+    UnknownUnicastPeer,
+
+    /// <summary>VRRPv2: the Auth Type differs from ours (0 without a password, 1 with <c>Vrrp:AuthenticationPassword</c>).</summary>
+    AuthTypeMismatch,
+
+    /// <summary>VRRPv2: the simple text password differs from <c>Vrrp:AuthenticationPassword</c>.</summary>
+    AuthenticationFailed,
+
+    /// <summary>VRRPv2: the Adver Int differs from our <c>Vrrp:AdvertisementIntervalCentiseconds</c> (RFC 3768 §7.1).</summary>
+    IntervalMismatch,
 }

@@ -11,8 +11,9 @@ using Tandem.Vrrp.StateMachine;
 namespace Tandem.Vrrp;
 
 /// <summary>
-/// A VRRPv3 speaker for one virtual router over IPv4 multicast (RFC 9568): it elects a master among the nodes on a
-/// link and puts the virtual addresses on its interface while it is master.
+/// A VRRP speaker for one virtual router over IPv4: it elects a master among the nodes on a link and puts the
+/// virtual addresses on its interface while it is master. It speaks version 3 (RFC 9568) or 2 (RFC 3768), to the
+/// multicast group or to unicast peers.
 /// </summary>
 /// <remarks>
 /// Linux only. It needs CAP_NET_RAW for the raw socket and libpcap, CAP_NET_ADMIN for <c>ip addr</c>, iproute2, and
@@ -87,7 +88,12 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         ThrowIfInvalid(Options);
         var virtualAddresses = Options.ParseVirtualAddresses();
         var vrid = (byte)Options.VirtualRouterId;
-        Log.Starting(_logger, vrid, Options.Interface, Options.Priority, Options.AdvertisementIntervalCentiseconds, string.Join(", ", Options.VirtualAddresses));
+        var version = Options.ParseVersion();
+        var checksumMode = Options.ParseChecksumMode();
+        var authentication = version == VrrpVersion.V2 ? VrrpAuthentication.FromPassword(Options.AuthenticationPassword) : VrrpAuthentication.None;
+        var unicastPeers = Options.ParseUnicastPeers();
+        var mode = unicastPeers.Count == 0 ? $"multicast to {VrrpPacket.Ipv4MulticastGroup}" : $"unicast to {string.Join(", ", unicastPeers)}";
+        Log.Starting(_logger, vrid, Options.Interface, (int)version, mode, authentication.ToString(), Options.Priority, Options.AdvertisementIntervalCentiseconds, string.Join(", ", Options.VirtualAddresses));
 
         // A process that was killed as master left its addresses behind; two nodes must never hold them at once.
         await RemoveAddressesAsync(_platform.Addresses, Options.Interface, virtualAddresses, cancellationToken);
@@ -109,13 +115,21 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         }
 
         var worker = new VirtualAddressWorker(info.Name, virtualAddresses, _platform.Addresses, arpSender, Counters, _loggerFactory.CreateLogger(VrrpLogCategories.Addresses));
-        var actions = new RouterActions(this, transport, worker, vrid, info.PrimaryAddress, addressList);
-        var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress);
+        var destinations = unicastPeers.Count == 0 ? [VrrpPacket.Ipv4MulticastGroup] : unicastPeers;
+        var advertTemplate = new AdvertTemplate(version, vrid, (ushort)Options.AdvertisementIntervalCentiseconds, addressList, info.PrimaryAddress, destinations, checksumMode, authentication);
+        var actions = new RouterActions(this, transport, worker, advertTemplate);
+        var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress, version);
         var router = new VirtualRouter(settings, actions, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.StateMachine));
         router.StateChanged += OnStateChanged;
 
         var localAddresses = info.LocalAddresses.ToHashSet();
-        var context = new VrrpReadContext(VrrpVersion.V3, vrid, localAddresses.Contains);
+        var context = new VrrpReadContext(version, vrid, localAddresses.Contains)
+        {
+            ChecksumMode = checksumMode,
+            Authentication = authentication,
+            AdvertisementIntervalCentiseconds = Options.AdvertisementIntervalCentiseconds,
+            UnicastPeers = unicastPeers.Count == 0 ? null : unicastPeers.ToHashSet(),
+        };
         var receiver = new AdvertisementReceiver(context, router, Counters, addressList, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.Packets));
 
         var stopping = new CancellationTokenSource();
@@ -222,7 +236,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     private async Task ReceiveLoopAsync(IVrrpTransport transport, AdvertisementReceiver receiver, byte vrid, CancellationToken stopping)
     {
-        // Large enough for a maximal IPv4 header (60 bytes) and the largest VRRPv3 IPv4 message (1028 bytes).
+        // Large enough for a maximal IPv4 header (60 bytes) and the largest VRRP IPv4 message (1036 bytes).
         var buffer = new byte[2048];
         while (!stopping.IsCancellationRequested)
         {
@@ -302,8 +316,20 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         public bool Stopped { get; set; }
     }
 
+    /// <summary>The fields that every advert of this speaker shares, and where it goes.</summary>
+    /// <param name="Destinations">224.0.0.18, or every unicast peer.</param>
+    private sealed record AdvertTemplate(
+        VrrpVersion Version,
+        byte VirtualRouterId,
+        ushort IntervalCentiseconds,
+        IReadOnlyList<IPAddress> Addresses,
+        IPAddress Source,
+        IReadOnlyList<IPAddress> Destinations,
+        VrrpChecksumMode ChecksumMode,
+        VrrpAuthentication Authentication);
+
     /// <summary>Connects the state machine's actions to the socket and the address worker.</summary>
-    private sealed class RouterActions(VrrpSpeaker speaker, IVrrpTransport transport, VirtualAddressWorker worker, byte vrid, IPAddress source, IReadOnlyList<IPAddress> addresses)
+    private sealed class RouterActions(VrrpSpeaker speaker, IVrrpTransport transport, VirtualAddressWorker worker, AdvertTemplate template)
         : IVirtualRouterActions
     {
         // The state machine calls these under its lock, so one buffer serves every advert.
@@ -311,20 +337,28 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
         public void SendAdvertisement(byte priority)
         {
-            var advertisement = new VrrpAdvertisement(VrrpVersion.V3, vrid, priority, (ushort)speaker.Options.AdvertisementIntervalCentiseconds, addresses);
-            var length = VrrpPacket.Write(advertisement, source, VrrpPacket.Ipv4MulticastGroup, _buffer);
-            try
+            var advertisement = new VrrpAdvertisement(template.Version, template.VirtualRouterId, priority, template.IntervalCentiseconds, template.Addresses)
             {
-                transport.Send(_buffer.AsSpan(0, length));
-                speaker.Counters.OnAdvertisementSent(priority);
-            }
-            catch (SocketException ex)
+                AuthenticationType = template.Authentication.Type,
+            };
+
+            // Each unicast peer gets its own copy, because the VRRPv3 pseudo-header names the destination.
+            foreach (var destination in template.Destinations)
             {
-                // A lost advert is survivable, the next one follows in Advertisement_Interval; backups time out only after three.
-                speaker.Counters.OnSendError();
-                if (speaker._socketErrorLimiter.ShouldLog(ex.SocketErrorCode, out var suppressed))
+                var length = VrrpPacket.Write(advertisement, template.Source, destination, _buffer, template.ChecksumMode, template.Authentication);
+                try
                 {
-                    Log.SendFailed(speaker._socketLogger, vrid, priority, ex.SocketErrorCode, suppressed, ex);
+                    transport.Send(_buffer.AsSpan(0, length), destination);
+                    speaker.Counters.OnAdvertisementSent(priority);
+                }
+                catch (SocketException ex)
+                {
+                    // A lost advert is survivable, the next one follows in Advertisement_Interval; backups time out only after three.
+                    speaker.Counters.OnSendError();
+                    if (speaker._socketErrorLimiter.ShouldLog(ex.SocketErrorCode, out var suppressed))
+                    {
+                        Log.SendFailed(speaker._socketLogger, template.VirtualRouterId, destination, priority, ex.SocketErrorCode, suppressed, ex);
+                    }
                 }
             }
         }
@@ -336,8 +370,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = VrrpEventIds.SpeakerStarting, Level = LogLevel.Information, Message = "VRID {vrid} starting on {interfaceName}: priority {priority}, advert interval {intervalCentiseconds} cs, virtual addresses {addresses}")]
-        public static partial void Starting(ILogger logger, byte vrid, string interfaceName, int priority, int intervalCentiseconds, string addresses);
+        [LoggerMessage(EventId = VrrpEventIds.SpeakerStarting, Level = LogLevel.Information, Message = "VRID {vrid} starting on {interfaceName}: VRRPv{version}, {mode}, authentication {authentication}, priority {priority}, advert interval {intervalCentiseconds} cs, virtual addresses {addresses}")]
+        public static partial void Starting(ILogger logger, byte vrid, string interfaceName, int version, string mode, string authentication, int priority, int intervalCentiseconds, string addresses);
 
         [LoggerMessage(EventId = VrrpEventIds.InterfaceResolved, Level = LogLevel.Information, Message = "VRID {vrid} uses {interfaceName} (index {interfaceIndex}), primary address {primaryAddress}, MAC {mac}")]
         public static partial void InterfaceResolved(ILogger logger, byte vrid, string interfaceName, int interfaceIndex, IPAddress primaryAddress, string mac);
@@ -354,8 +388,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         [LoggerMessage(EventId = VrrpEventIds.ReceiveFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive failed with {socketError}; retrying. {suppressed} more errors of this kind since the last report")]
         public static partial void ReceiveFailed(ILogger logger, byte vrid, SocketError socketError, long suppressed, Exception exception);
 
-        [LoggerMessage(EventId = VrrpEventIds.SendFailed, Level = LogLevel.Warning, Message = "VRID {vrid} sending an advert with priority {priority} failed with {socketError}. {suppressed} more errors of this kind since the last report")]
-        public static partial void SendFailed(ILogger logger, byte vrid, byte priority, SocketError socketError, long suppressed, Exception exception);
+        [LoggerMessage(EventId = VrrpEventIds.SendFailed, Level = LogLevel.Warning, Message = "VRID {vrid} sending an advert to {destination} with priority {priority} failed with {socketError}. {suppressed} more errors of this kind since the last report")]
+        public static partial void SendFailed(ILogger logger, byte vrid, IPAddress destination, byte priority, SocketError socketError, long suppressed, Exception exception);
 
         [LoggerMessage(EventId = VrrpEventIds.ReceiveLoopFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive loop caught an unexpected error; retrying")]
         public static partial void ReceiveLoopFailed(ILogger logger, byte vrid, Exception exception);

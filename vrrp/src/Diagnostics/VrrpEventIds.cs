@@ -17,6 +17,7 @@ internal static class VrrpEventIds
     public const int PacketFromOtherVrid = 21;
     public const int OwnAdvertReceived = 22;
     public const int AddressListMismatch = 23;
+    public const int PeerUsesOtherChecksumMode = 24;
 
     // Socket, 40-59.
     public const int ReceiveFailed = 42;

@@ -21,6 +21,7 @@ internal sealed partial class AdvertisementReceiver
     private readonly ILogger _logger;
     private readonly LogRateLimiter<VrrpRejectReason> _rejectLimiter;
     private readonly LogRateLimiter<IPAddress> _mismatchLimiter;
+    private readonly LogRateLimiter<IPAddress> _checksumModeLimiter;
 
     public AdvertisementReceiver(
         VrrpReadContext context,
@@ -37,6 +38,7 @@ internal sealed partial class AdvertisementReceiver
         _logger = logger;
         _rejectLimiter = new LogRateLimiter<VrrpRejectReason>(timeProvider, LogInterval);
         _mismatchLimiter = new LogRateLimiter<IPAddress>(timeProvider, LogInterval);
+        _checksumModeLimiter = new LogRateLimiter<IPAddress>(timeProvider, LogInterval);
     }
 
     /// <summary>Handles one IPv4 datagram as read from the raw socket. Malformed bytes are counted, not thrown.</summary>
@@ -47,7 +49,15 @@ internal sealed partial class AdvertisementReceiver
         {
             case VrrpReadOutcome.Rejected:
                 _counters.OnRejected(result.Reason);
-                if (_rejectLimiter.ShouldLog(result.Reason, out var suppressed))
+                if (result.PeerChecksumMode is { } peerMode && result.Ip.Source is { } peer)
+                {
+                    // The advert is still discarded: accepting both forms would hide the misconfiguration.
+                    if (_checksumModeLimiter.ShouldLog(peer, out var suppressedByPeer))
+                    {
+                        Log.PeerUsesOtherChecksumMode(_logger, _context.VirtualRouterId, peer, _context.ChecksumMode, peerMode, suppressedByPeer);
+                    }
+                }
+                else if (_rejectLimiter.ShouldLog(result.Reason, out var suppressed))
                 {
                     Log.PacketRejected(_logger, _context.VirtualRouterId, result.Ip.Source, result.Reason, result.Detail, suppressed);
                 }
@@ -91,6 +101,9 @@ internal sealed partial class AdvertisementReceiver
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = VrrpEventIds.PeerUsesOtherChecksumMode, Level = LogLevel.Warning, Message = "VRID {vrid} discarded adverts from {source} with a bad checksum: this node expects the {configuredMode} form, but the peer computes the {peerMode} form. Set Vrrp:ChecksumMode to {peerMode} on this node, or change the peer, so that both use the same form. {suppressed} more from this peer since the last report")]
+        public static partial void PeerUsesOtherChecksumMode(ILogger logger, byte vrid, IPAddress source, VrrpChecksumMode configuredMode, VrrpChecksumMode peerMode, long suppressed);
+
         [LoggerMessage(EventId = VrrpEventIds.PacketRejected, Level = LogLevel.Warning, Message = "VRID {vrid} discarded an invalid VRRP packet from {source}: {reason}, {detail}. {suppressed} more were discarded for this reason since the last report; see the speaker's counters for totals")]
         public static partial void PacketRejected(ILogger logger, byte vrid, IPAddress? source, VrrpRejectReason reason, string? detail, long suppressed);
 

@@ -47,6 +47,17 @@ internal static class InternetChecksum
         return Finish(sum);
     }
 
+    /// <summary>
+    /// Computes the checksum of a VRRP message alone, with its checksum field (bytes 6 and 7) taken as zero: the
+    /// VRRPv2 checksum of RFC 3768 §5.3.8, and the VRRPv3 form of <see cref="VrrpChecksumMode.MessageOnly"/>.
+    /// </summary>
+    public static ushort ComputeVrrpMessageOnly(ReadOnlySpan<byte> vrrpMessage)
+    {
+        var sum = Accumulate(0, vrrpMessage[..6]);
+        sum = Accumulate(sum, vrrpMessage[8..]);
+        return Finish(sum);
+    }
+
     /// <summary>Computes the checksum of <paramref name="data"/> alone.</summary>
     public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Accumulate(0, data));
 

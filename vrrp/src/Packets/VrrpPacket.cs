@@ -8,43 +8,70 @@ namespace Tandem.Vrrp.Packets;
 /// <param name="Version">The version this virtual router runs.</param>
 /// <param name="VirtualRouterId">Our VRID; valid advertisements for other VRIDs are reported as <see cref="VrrpReadOutcome.OtherVrid"/>.</param>
 /// <param name="IsLocalAddress">Returns true for the addresses of our own interface, to spot our own adverts.</param>
-internal sealed record VrrpReadContext(VrrpVersion Version, byte VirtualRouterId, Func<IPAddress, bool> IsLocalAddress);
+internal sealed record VrrpReadContext(VrrpVersion Version, byte VirtualRouterId, Func<IPAddress, bool> IsLocalAddress)
+{
+    /// <summary>The checksum form expected in VRRPv3 adverts; VRRPv2 always sums the message alone.</summary>
+    public VrrpChecksumMode ChecksumMode { get; init; } = VrrpChecksumMode.PseudoHeader;
 
-/// <summary>Encodes and decodes VRRPv3 advertisements over IPv4 (RFC 9568 §5.1, §5.2, §7.1).</summary>
+    /// <summary>The VRRPv2 Auth Type and data that received adverts must carry.</summary>
+    public VrrpAuthentication Authentication { get; init; } = VrrpAuthentication.None;
+
+    /// <summary>Our Advertisement_Interval, which a VRRPv2 advert must repeat exactly (RFC 3768 §7.1).</summary>
+    public int AdvertisementIntervalCentiseconds { get; init; } = 100;
+
+    /// <summary>The only sources accepted in unicast mode; null in multicast mode, which accepts any source.</summary>
+    public IReadOnlySet<IPAddress>? UnicastPeers { get; init; }
+}
+
+/// <summary>Encodes and decodes VRRPv3 (RFC 9568 §5.1, §5.2, §7.1) and VRRPv2 (RFC 3768 §5, §7.1) adverts over IPv4.</summary>
 /// <remarks>
-/// Layout: byte 0 is Version (high nibble) and Type (low nibble), then VRID, Priority, Count IPvX Addr,
-/// then 4 reserved bits and the 12-bit Max Adver Int, then the 16-bit checksum, then the addresses.
+/// Both versions start with Version (high nibble) and Type (low nibble), VRID, Priority and the address count.
+/// VRRPv3 follows with 4 reserved bits and the 12-bit Max Adver Int in centiseconds. VRRPv2 follows with the 8-bit
+/// Auth Type and the 8-bit Adver Int in whole seconds. Then come the 16-bit checksum and the addresses, and VRRPv2
+/// ends with 8 bytes of Authentication Data.
 /// </remarks>
 internal static class VrrpPacket
 {
-    /// <summary>Version/type, VRID, priority, count, rsvd + Max Adver Int, checksum.</summary>
+    /// <summary>Version/type, VRID, priority, count, interval (and v2 Auth Type), checksum.</summary>
     public const int HeaderLength = 8;
 
     public const int Ipv4AddressLength = 4;
 
-    /// <summary>The largest VRRPv3 IPv4 message: the header and 255 addresses.</summary>
-    public const int MaxIpv4MessageLength = HeaderLength + (255 * Ipv4AddressLength);
+    /// <summary>The largest VRRP IPv4 message: the header, 255 addresses and the VRRPv2 Authentication Data.</summary>
+    public const int MaxIpv4MessageLength = HeaderLength + (255 * Ipv4AddressLength) + VrrpAuthentication.DataLength;
 
-    /// <summary>The IPv4 multicast group for VRRP (RFC 9568 §5.1.1.2).</summary>
+    /// <summary>The IPv4 multicast group for VRRP (RFC 9568 §5.1.1.2, RFC 3768 §5.2.2).</summary>
     public static readonly IPAddress Ipv4MulticastGroup = IPAddress.Parse("224.0.0.18");
 
     /// <summary>The TTL every advertisement is sent with and must arrive with (RFC 9568 §5.1.1.3, §7.1).</summary>
     public const byte RequiredTtl = 255;
 
+    private const int CentisecondsPerSecond = 100;
+
     /// <summary>Returns the encoded length of <paramref name="advertisement"/>.</summary>
     public static int GetLength(VrrpAdvertisement advertisement) =>
-        HeaderLength + (advertisement.Addresses.Count * Ipv4AddressLength);
+        GetLength(advertisement.Version, advertisement.Addresses.Count);
+
+    private static int GetLength(VrrpVersion version, int count) =>
+        HeaderLength + (count * Ipv4AddressLength) + (version == VrrpVersion.V2 ? VrrpAuthentication.DataLength : 0);
 
     /// <summary>
-    /// Writes <paramref name="advertisement"/> with its checksum computed for the given IPv4 source and destination,
-    /// and returns the number of bytes written.
+    /// Writes <paramref name="advertisement"/> and returns the number of bytes written. A VRRPv3 checksum follows
+    /// <paramref name="checksumMode"/> and uses <paramref name="source"/> and <paramref name="destination"/> for the
+    /// pseudo-header. A VRRPv2 advert carries <paramref name="authentication"/> and sums the message alone.
     /// </summary>
-    public static int Write(VrrpAdvertisement advertisement, IPAddress source, IPAddress destination, Span<byte> buffer)
+    public static int Write(
+        VrrpAdvertisement advertisement,
+        IPAddress source,
+        IPAddress destination,
+        Span<byte> buffer,
+        VrrpChecksumMode checksumMode = VrrpChecksumMode.PseudoHeader,
+        VrrpAuthentication? authentication = null)
     {
-        if (advertisement.Version != VrrpVersion.V3 || advertisement.AddressFamily != AddressFamily.InterNetwork)
+        if (advertisement.AddressFamily != AddressFamily.InterNetwork)
         {
-            // NOTE: VRRPv2 (auth fields, seconds) and IPv6 (16-byte addresses, IPv6 pseudo-header) are later work.
-            throw new NotSupportedException($"Only VRRPv3 over IPv4 is implemented, not version {(int)advertisement.Version} over {advertisement.AddressFamily}.");
+            // NOTE: IPv6 (16-byte addresses, IPv6 pseudo-header, ff02::12) is not implemented.
+            throw new NotSupportedException($"Only VRRP over IPv4 is implemented, not over {advertisement.AddressFamily}.");
         }
 
         if (advertisement.Addresses.Count is 0 or > 255)
@@ -52,22 +79,25 @@ internal static class VrrpPacket
             throw new ArgumentException($"An advertisement carries 1 to 255 addresses, not {advertisement.Addresses.Count}.", nameof(advertisement));
         }
 
-        if (advertisement.MaxAdvertisementIntervalCentiseconds is 0 or > VrrpAdvertisement.MaxIntervalCentiseconds)
-        {
-            throw new ArgumentException($"Max Adver Int must be 1 to {VrrpAdvertisement.MaxIntervalCentiseconds} centiseconds, not {advertisement.MaxAdvertisementIntervalCentiseconds}.", nameof(advertisement));
-        }
-
         var length = GetLength(advertisement);
         var message = buffer[..length];
-
         message[0] = (byte)(((int)advertisement.Version << 4) | VrrpAdvertisement.TypeAdvertisement);
         message[1] = advertisement.VirtualRouterId;
         message[2] = advertisement.Priority;
         message[3] = (byte)advertisement.Addresses.Count;
-
-        // The 4 reserved bits are sent as zero (RFC 9568 §5.2.6).
-        BinaryPrimitives.WriteUInt16BigEndian(message[4..], advertisement.MaxAdvertisementIntervalCentiseconds);
         BinaryPrimitives.WriteUInt16BigEndian(message[6..], 0);
+
+        switch (advertisement.Version)
+        {
+            case VrrpVersion.V3:
+                WriteVersion3Interval(advertisement, message);
+                break;
+            case VrrpVersion.V2:
+                WriteVersion2Fields(advertisement, message, authentication ?? VrrpAuthentication.None);
+                break;
+            default:
+                throw new NotSupportedException($"VRRP version {(int)advertisement.Version} is not implemented.");
+        }
 
         var offset = HeaderLength;
         foreach (var address in advertisement.Addresses)
@@ -81,9 +111,35 @@ internal static class VrrpPacket
             offset += Ipv4AddressLength;
         }
 
-        var checksum = InternetChecksum.ComputeVrrpIpv4(source, destination, message);
+        var checksum = advertisement.Version == VrrpVersion.V3 && checksumMode == VrrpChecksumMode.PseudoHeader
+            ? InternetChecksum.ComputeVrrpIpv4(source, destination, message)
+            : InternetChecksum.ComputeVrrpMessageOnly(message);
         BinaryPrimitives.WriteUInt16BigEndian(message[6..], checksum);
         return length;
+    }
+
+    private static void WriteVersion3Interval(VrrpAdvertisement advertisement, Span<byte> message)
+    {
+        if (advertisement.MaxAdvertisementIntervalCentiseconds is 0 or > VrrpAdvertisement.MaxIntervalCentiseconds)
+        {
+            throw new ArgumentException($"Max Adver Int must be 1 to {VrrpAdvertisement.MaxIntervalCentiseconds} centiseconds, not {advertisement.MaxAdvertisementIntervalCentiseconds}.", nameof(advertisement));
+        }
+
+        // The 4 reserved bits are sent as zero (RFC 9568 §5.2.6).
+        BinaryPrimitives.WriteUInt16BigEndian(message[4..], advertisement.MaxAdvertisementIntervalCentiseconds);
+    }
+
+    private static void WriteVersion2Fields(VrrpAdvertisement advertisement, Span<byte> message, VrrpAuthentication authentication)
+    {
+        var centiseconds = advertisement.MaxAdvertisementIntervalCentiseconds;
+        if (centiseconds % CentisecondsPerSecond != 0 || centiseconds / CentisecondsPerSecond is 0 or > VrrpAdvertisement.MaxVersion2IntervalSeconds)
+        {
+            throw new ArgumentException($"A VRRPv2 Adver Int is 1 to {VrrpAdvertisement.MaxVersion2IntervalSeconds} whole seconds, not {centiseconds} centiseconds.", nameof(advertisement));
+        }
+
+        message[4] = authentication.Type;
+        message[5] = (byte)(centiseconds / CentisecondsPerSecond);
+        authentication.Data.CopyTo(message[^VrrpAuthentication.DataLength..]);
     }
 
     /// <summary>Reads a whole IPv4 datagram as a Linux raw socket delivers it, header included.</summary>
@@ -98,8 +154,8 @@ internal static class VrrpPacket
     }
 
     /// <summary>
-    /// Validates a VRRP message in the order of RFC 9568 §7.1 and classifies it. Malformed bytes yield a rejection,
-    /// not an exception; a fuzz test feeds it random datagrams.
+    /// Validates a VRRP message in the order of RFC 9568 §7.1 (VRRPv3) or RFC 3768 §7.1 (VRRPv2) and classifies it.
+    /// Malformed bytes yield a rejection, not an exception; a fuzz test feeds it random datagrams.
     /// </summary>
     public static VrrpReadResult Read(ReadOnlySpan<byte> message, ReceivedIpInfo ip, VrrpReadContext context)
     {
@@ -108,10 +164,16 @@ internal static class VrrpPacket
             return VrrpReadResult.Reject(VrrpRejectReason.NotVrrpProtocol, $"IP protocol {ip.Protocol}, expected {InternetChecksum.VrrpProtocol}", ip);
         }
 
-        // A router decrements the TTL, so 255 proves the sender is on this link (RFC 9568 §7.1).
+        // A router decrements the TTL, so 255 proves the sender is on this link (RFC 9568 §7.1, RFC 3768 §7.1).
         if (ip.Ttl != RequiredTtl)
         {
             return VrrpReadResult.Reject(VrrpRejectReason.TtlNot255, $"TTL {ip.Ttl}, expected {RequiredTtl}", ip);
+        }
+
+        // In unicast mode only the configured peers take part, like keepalived's unicast_peer block.
+        if (context.UnicastPeers is { } peers && !peers.Contains(ip.Source))
+        {
+            return VrrpReadResult.Reject(VrrpRejectReason.UnknownUnicastPeer, $"source {ip.Source} is not in Vrrp:UnicastPeers", ip);
         }
 
         if (message.Length < HeaderLength)
@@ -131,33 +193,44 @@ internal static class VrrpPacket
             return VrrpReadResult.Reject(VrrpRejectReason.BadType, $"type {type}, expected {VrrpAdvertisement.TypeAdvertisement} (ADVERTISEMENT)", ip);
         }
 
-        // The message must hold exactly the fixed fields and the addresses it counts (RFC 9568 §7.1).
+        // The message must hold exactly the fixed fields and the addresses it counts, and for VRRPv2 the
+        // Authentication Data (RFC 9568 §7.1, RFC 3768 §7.1).
         var count = message[3];
         if (count == 0)
         {
             return VrrpReadResult.Reject(VrrpRejectReason.NoAddresses, "Count IPvX Addr is 0", ip);
         }
 
-        var expectedLength = HeaderLength + (count * Ipv4AddressLength);
+        var expectedLength = GetLength(context.Version, count);
         if (message.Length != expectedLength)
         {
             return VrrpReadResult.Reject(VrrpRejectReason.LengthMismatch, $"{message.Length} bytes, but Count IPvX Addr {count} needs {expectedLength}", ip);
         }
 
-        var received = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
-        var computed = InternetChecksum.ComputeVrrpIpv4(ip.Source, ip.Destination, message);
-        if (received != computed)
+        var checksumResult = CheckChecksum(message, ip, context);
+        if (checksumResult is { } rejected)
         {
-            return VrrpReadResult.Reject(VrrpRejectReason.BadChecksum, $"checksum 0x{received:x4}, expected 0x{computed:x4}", ip);
+            return rejected;
         }
 
         var vrid = message[1];
-        var interval = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(message[4..]) & VrrpAdvertisement.MaxIntervalCentiseconds);
-        var advertisement = new VrrpAdvertisement((VrrpVersion)version, vrid, message[2], interval, ReadAddresses(message[HeaderLength..], count));
+        var version2 = context.Version == VrrpVersion.V2;
+        var interval = version2
+            ? (ushort)(message[5] * CentisecondsPerSecond)
+            : (ushort)(BinaryPrimitives.ReadUInt16BigEndian(message[4..]) & VrrpAdvertisement.MaxIntervalCentiseconds);
+        var advertisement = new VrrpAdvertisement((VrrpVersion)version, vrid, message[2], interval, ReadAddresses(message[HeaderLength..], count))
+        {
+            AuthenticationType = version2 ? message[4] : (byte)0,
+        };
 
         if (vrid != context.VirtualRouterId)
         {
             return new VrrpReadResult(VrrpReadOutcome.OtherVrid, default, $"VRID {vrid}, ours is {context.VirtualRouterId}", ip, advertisement);
+        }
+
+        if (version2 && CheckVersion2Fields(message, advertisement, ip, context) is { } version2Rejected)
+        {
+            return version2Rejected;
         }
 
         if (interval == 0)
@@ -171,6 +244,69 @@ internal static class VrrpPacket
         }
 
         return new VrrpReadResult(VrrpReadOutcome.Accepted, default, null, ip, advertisement);
+    }
+
+    /// <summary>
+    /// Checks the checksum in the form this router expects. When a VRRPv3 advert fails it but passes the other form,
+    /// the rejection names that form, so that the operator learns which <c>Vrrp:ChecksumMode</c> the peer uses.
+    /// </summary>
+    private static VrrpReadResult? CheckChecksum(ReadOnlySpan<byte> message, ReceivedIpInfo ip, VrrpReadContext context)
+    {
+        var received = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
+        var mode = context.Version == VrrpVersion.V2 ? VrrpChecksumMode.MessageOnly : context.ChecksumMode;
+        var computed = Compute(mode, message, ip);
+        if (received == computed)
+        {
+            return null;
+        }
+
+        var detail = $"checksum 0x{received:x4}, expected 0x{computed:x4}";
+        if (context.Version == VrrpVersion.V3)
+        {
+            var otherMode = mode == VrrpChecksumMode.PseudoHeader ? VrrpChecksumMode.MessageOnly : VrrpChecksumMode.PseudoHeader;
+            if (received == Compute(otherMode, message, ip))
+            {
+                return VrrpReadResult.Reject(VrrpRejectReason.BadChecksum, $"{detail} ({mode}); it matches the {otherMode} form", ip) with
+                {
+                    PeerChecksumMode = otherMode,
+                };
+            }
+        }
+
+        return VrrpReadResult.Reject(VrrpRejectReason.BadChecksum, detail, ip);
+    }
+
+    private static ushort Compute(VrrpChecksumMode mode, ReadOnlySpan<byte> message, ReceivedIpInfo ip) =>
+        mode == VrrpChecksumMode.PseudoHeader
+            ? InternetChecksum.ComputeVrrpIpv4(ip.Source, ip.Destination, message)
+            : InternetChecksum.ComputeVrrpMessageOnly(message);
+
+    /// <summary>The VRRPv2 checks that follow the VRID check (RFC 3768 §7.1): Auth Type, Authentication Data, Adver Int.</summary>
+    private static VrrpReadResult? CheckVersion2Fields(ReadOnlySpan<byte> message, VrrpAdvertisement advertisement, ReceivedIpInfo ip, VrrpReadContext context)
+    {
+        var expected = context.Authentication;
+        if (advertisement.AuthenticationType != expected.Type)
+        {
+            return VrrpReadResult.Reject(VrrpRejectReason.AuthTypeMismatch, $"Auth Type {advertisement.AuthenticationType}, expected {expected.Type} ({expected})", ip);
+        }
+
+        // Auth Type 0 data is ignored on receipt (RFC 3768 §5.3.10). The detail never contains either password.
+        if (expected.Type == VrrpAuthentication.TypeSimpleText && !expected.DataMatches(message[^VrrpAuthentication.DataLength..]))
+        {
+            return VrrpReadResult.Reject(VrrpRejectReason.AuthenticationFailed, "the password differs from Vrrp:AuthenticationPassword", ip);
+        }
+
+        // RFC 3768 §7.1: an Adver Int that differs from ours MUST be discarded. VRRPv2 has no rule for adopting the
+        // master's interval, unlike VRRPv3's Master_Adver_Interval.
+        if (advertisement.MaxAdvertisementIntervalCentiseconds != context.AdvertisementIntervalCentiseconds)
+        {
+            return VrrpReadResult.Reject(
+                VrrpRejectReason.IntervalMismatch,
+                $"Adver Int {advertisement.MaxAdvertisementIntervalCentiseconds / CentisecondsPerSecond} s, ours is {context.AdvertisementIntervalCentiseconds / CentisecondsPerSecond} s",
+                ip);
+        }
+
+        return null;
     }
 
     private static IPAddress[] ReadAddresses(ReadOnlySpan<byte> data, int count)

@@ -24,6 +24,12 @@ internal readonly record struct VrrpReadResult(
     ReceivedIpInfo Ip,
     VrrpAdvertisement? Advertisement)
 {
+    /// <summary>
+    /// For a VRRPv3 advert rejected as <see cref="VrrpRejectReason.BadChecksum"/>: the other checksum form, when
+    /// the advert passes it. Null otherwise.
+    /// </summary>
+    public VrrpChecksumMode? PeerChecksumMode { get; init; }
+
     public static VrrpReadResult Reject(VrrpRejectReason reason, string detail, ReceivedIpInfo ip) =>
         new(VrrpReadOutcome.Rejected, reason, detail, ip, null);
 }

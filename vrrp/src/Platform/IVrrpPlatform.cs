@@ -19,11 +19,11 @@ internal interface IVrrpPlatform
     IGratuitousArpSender CreateGratuitousArpSender(InterfaceInfo info, VrrpCounters counters);
 }
 
-/// <summary>A socket that sends VRRP messages to the VRRP multicast group and receives IPv4 datagrams of protocol 112.</summary>
+/// <summary>A socket that sends VRRP messages to the multicast group or to unicast peers and receives IPv4 datagrams of protocol 112.</summary>
 internal interface IVrrpTransport : IDisposable
 {
-    /// <summary>Sends one VRRP message; the kernel adds the IPv4 header.</summary>
-    void Send(ReadOnlySpan<byte> vrrpMessage);
+    /// <summary>Sends one VRRP message to <paramref name="destination"/>; the kernel adds the IPv4 header with TTL 255.</summary>
+    void Send(ReadOnlySpan<byte> vrrpMessage, IPAddress destination);
 
     /// <summary>Receives one IPv4 datagram, header included, and returns its length.</summary>
     ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);

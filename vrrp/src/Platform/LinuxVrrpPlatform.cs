@@ -63,7 +63,7 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
     {
         try
         {
-            return RawSocketTransport.Open(info);
+            return RawSocketTransport.Open(info, unicast: _options.UnicastPeers is { Count: > 0 });
         }
         catch (SocketException ex)
         {

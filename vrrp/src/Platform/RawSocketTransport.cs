@@ -8,13 +8,16 @@ using Tandem.Vrrp.Packets;
 namespace Tandem.Vrrp.Platform;
 
 /// <summary>
-/// A Linux raw IPv4 socket for protocol 112, bound to one interface, that sends to and receives from 224.0.0.18.
+/// A Linux raw IPv4 socket for protocol 112, bound to one interface, that sends to and receives from 224.0.0.18, or
+/// in unicast mode to and from the peers' addresses.
 /// </summary>
 /// <remarks>
-/// One socket does both jobs. IP_MULTICAST_IF gets an ip_mreqn that names the primary address, and Linux uses that
-/// address as the source of multicast sent from an unbound socket. So the source stays the primary address even
-/// while a virtual address is on the interface, and the pseudo-header checksum we compute matches the packet.
-/// Multicast loopback is off, so our own adverts do not come back to us through this socket.
+/// One socket does both jobs. In multicast mode IP_MULTICAST_IF gets an ip_mreqn that names the primary address,
+/// and Linux uses that address as the source of multicast sent from an unbound socket. In unicast mode the socket
+/// is bound to the primary address, which makes it the source of every advert and limits reception to datagrams
+/// sent to it. Either way the source stays the primary address even while a virtual address is on the interface,
+/// and the pseudo-header checksum we compute matches the packet. Multicast loopback is off, so our own adverts do
+/// not come back to us through this socket.
 /// </remarks>
 internal sealed partial class RawSocketTransport : IVrrpTransport
 {
@@ -35,7 +38,6 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
     private const int TosInternetworkControl = 0xC0;
 
     private readonly Socket _socket;
-    private readonly IPEndPoint _group = new(VrrpPacket.Ipv4MulticastGroup, 0);
 
     private RawSocketTransport(Socket socket)
     {
@@ -46,7 +48,7 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
     /// Opens and configures the socket. Throws <see cref="Win32Exception"/> when the kernel refuses the socket and
     /// <see cref="SocketException"/> when it refuses an option.
     /// </summary>
-    public static RawSocketTransport Open(InterfaceInfo info)
+    public static RawSocketTransport Open(InterfaceInfo info, bool unicast)
     {
         var socket = CreateRawSocket();
         try
@@ -54,12 +56,19 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
             var name = Encoding.ASCII.GetBytes(info.Name + "\0");
             socket.SetRawSocketOption(SolSocket, SoBindToDevice, name);
 
-            Span<byte> mreqn = stackalloc byte[12];
-            WriteIpMreqn(mreqn, VrrpPacket.Ipv4MulticastGroup, IPAddress.Any, info.Index);
-            socket.SetRawSocketOption(IpProtoIp, IpAddMembership, mreqn);
+            if (unicast)
+            {
+                socket.Bind(new IPEndPoint(info.PrimaryAddress, 0));
+            }
+            else
+            {
+                Span<byte> mreqn = stackalloc byte[12];
+                WriteIpMreqn(mreqn, VrrpPacket.Ipv4MulticastGroup, IPAddress.Any, info.Index);
+                socket.SetRawSocketOption(IpProtoIp, IpAddMembership, mreqn);
 
-            WriteIpMreqn(mreqn, IPAddress.Any, info.PrimaryAddress, info.Index);
-            socket.SetRawSocketOption(IpProtoIp, IpMulticastIf, mreqn);
+                WriteIpMreqn(mreqn, IPAddress.Any, info.PrimaryAddress, info.Index);
+                socket.SetRawSocketOption(IpProtoIp, IpMulticastIf, mreqn);
+            }
 
             // RFC 9568 §5.1.1.3: the TTL must be 255 so that receivers can reject packets that crossed a router.
             SetInt(socket, IpMulticastTtl, VrrpPacket.RequiredTtl);
@@ -93,7 +102,8 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
         return new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
     }
 
-    public void Send(ReadOnlySpan<byte> vrrpMessage) => _socket.SendTo(vrrpMessage, SocketFlags.None, _group);
+    public void Send(ReadOnlySpan<byte> vrrpMessage, IPAddress destination) =>
+        _socket.SendTo(vrrpMessage, SocketFlags.None, new IPEndPoint(destination, 0));
 
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
         _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);

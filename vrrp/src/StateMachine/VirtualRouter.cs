@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Tandem.Vrrp.Diagnostics;
+using Tandem.Vrrp.Packets;
 
 namespace Tandem.Vrrp.StateMachine;
 
@@ -56,7 +57,7 @@ internal sealed partial class VirtualRouter : IDisposable
         }
     }
 
-    /// <summary>Master_Adver_Interval in centiseconds: our own until an advert from a master carries its interval.</summary>
+    /// <summary>Master_Adver_Interval in centiseconds: our own until a VRRPv3 master advertises another; always our own for VRRPv2.</summary>
     public int MasterAdverIntervalCentiseconds
     {
         get
@@ -82,14 +83,34 @@ internal sealed partial class VirtualRouter : IDisposable
 
     /// <summary>Skew_Time in centiseconds (RFC 9568 §6.1), computed with integer division as FRR vrrpd does.</summary>
     public static int ComputeSkewTime(int priority, int masterAdverIntervalCentiseconds) =>
-        (256 - priority) * masterAdverIntervalCentiseconds / 256;
+        ComputeSkewTime(VrrpVersion.V3, priority, masterAdverIntervalCentiseconds);
+
+    /// <summary>
+    /// Skew_Time in centiseconds, with integer division. VRRPv3 scales it by Master_Adver_Interval
+    /// (RFC 9568 §6.1). VRRPv2 defines it as (256 - Priority) / 256 seconds whatever the interval (RFC 3768 §6.1).
+    /// </summary>
+    public static int ComputeSkewTime(VrrpVersion version, int priority, int masterAdverIntervalCentiseconds) =>
+        version == VrrpVersion.V2
+            ? (256 - priority) * 100 / 256
+            : (256 - priority) * masterAdverIntervalCentiseconds / 256;
 
     /// <summary>
     /// Master_Down_Interval in centiseconds (RFC 9568 §6.1): three missed adverts plus Skew_Time, so that among
     /// several backups the one with the highest priority times out first.
     /// </summary>
     public static int ComputeMasterDownInterval(int priority, int masterAdverIntervalCentiseconds) =>
-        (3 * masterAdverIntervalCentiseconds) + ComputeSkewTime(priority, masterAdverIntervalCentiseconds);
+        ComputeMasterDownInterval(VrrpVersion.V3, priority, masterAdverIntervalCentiseconds);
+
+    /// <summary>
+    /// Master_Down_Interval in centiseconds: 3 × the interval + Skew_Time, for VRRPv3 (RFC 9568 §6.1) and VRRPv2
+    /// (RFC 3768 §6.1, where the interval is our own Advertisement_Interval).
+    /// </summary>
+    public static int ComputeMasterDownInterval(VrrpVersion version, int priority, int masterAdverIntervalCentiseconds) =>
+        (3 * masterAdverIntervalCentiseconds) + ComputeSkewTime(version, priority, masterAdverIntervalCentiseconds);
+
+    private int ComputeSkewTime() => ComputeSkewTime(_settings.Version, _settings.Priority, _masterAdverIntervalCentiseconds);
+
+    private int ComputeMasterDownInterval() => ComputeMasterDownInterval(_settings.Version, _settings.Priority, _masterAdverIntervalCentiseconds);
 
     /// <summary>Handles the Startup event of the Initialize state (RFC 9568 §6.4.1).</summary>
     public void Start()
@@ -158,7 +179,7 @@ internal sealed partial class VirtualRouter : IDisposable
         if (priority == 0)
         {
             // The master is leaving: take over after Skew_Time instead of Master_Down_Interval.
-            var skew = ComputeSkewTime(_settings.Priority, _masterAdverIntervalCentiseconds);
+            var skew = ComputeSkewTime();
             Log.PriorityZeroReceived(_logger, _settings.VirtualRouterId, source, skew);
             StartMasterDownTimer(skew, $"master {source} sent priority 0 and Skew_Time ({skew} cs) passed");
             return;
@@ -167,13 +188,15 @@ internal sealed partial class VirtualRouter : IDisposable
         if (!_settings.PreemptMode || priority >= _settings.Priority)
         {
             _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
-            if (interval != _masterAdverIntervalCentiseconds)
+            // VRRPv3 backups adopt the master's interval (RFC 9568 §6.4.2). VRRPv2 has no such rule, and the reader
+            // already discarded every VRRPv2 advert whose interval differs from ours (RFC 3768 §7.1).
+            if (_settings.Version == VrrpVersion.V3 && interval != _masterAdverIntervalCentiseconds)
             {
                 Log.MasterAdverIntervalChanged(_logger, _settings.VirtualRouterId, source, _masterAdverIntervalCentiseconds, interval);
                 _masterAdverIntervalCentiseconds = interval;
             }
 
-            var masterDown = ComputeMasterDownInterval(_settings.Priority, _masterAdverIntervalCentiseconds);
+            var masterDown = ComputeMasterDownInterval();
             StartMasterDownTimer(masterDown, $"no advert for Master_Down_Interval ({masterDown} cs) after the last one from {source}");
             return;
         }
@@ -195,7 +218,11 @@ internal sealed partial class VirtualRouter : IDisposable
         var higherPriority = priority > _settings.Priority;
         if (higherPriority || (priority == _settings.Priority && CompareAddresses(source, _settings.PrimaryAddress) > 0))
         {
-            _masterAdverIntervalCentiseconds = interval;
+            if (_settings.Version == VrrpVersion.V3)
+            {
+                _masterAdverIntervalCentiseconds = interval;
+            }
+
             _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
             var reason = higherPriority
                 ? $"advert from {source} with higher priority {priority} (ours {_settings.Priority})"
@@ -276,7 +303,7 @@ internal sealed partial class VirtualRouter : IDisposable
                 StartAdverTimer();
                 break;
             case VrrpState.Backup:
-                var masterDown = ComputeMasterDownInterval(_settings.Priority, _masterAdverIntervalCentiseconds);
+                var masterDown = ComputeMasterDownInterval();
                 StartMasterDownTimer(masterDown, $"no advert for Master_Down_Interval ({masterDown} cs)");
                 break;
             case VrrpState.Initialize:

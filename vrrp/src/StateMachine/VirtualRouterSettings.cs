@@ -1,19 +1,22 @@
 using System.Net;
+using Tandem.Vrrp.Packets;
 
 namespace Tandem.Vrrp.StateMachine;
 
-/// <summary>The per-router constants of RFC 9568 §6.1 that the state machine needs.</summary>
+/// <summary>The per-router constants of RFC 9568 §6.1 (RFC 3768 §6.1 for VRRPv2) that the state machine needs.</summary>
 /// <param name="VirtualRouterId">VRID.</param>
 /// <param name="Priority">Local priority, 1 to 255; 255 makes this router the address owner.</param>
 /// <param name="AdvertisementIntervalCentiseconds">Advertisement_Interval, sent in our adverts.</param>
 /// <param name="PreemptMode">Preempt_Mode.</param>
 /// <param name="PrimaryAddress">Our primary IPvX address, the source of our adverts and the tie-breaker at equal priority.</param>
+/// <param name="Version">The protocol version, which decides Skew_Time and whether a backup adopts the master's interval.</param>
 internal sealed record VirtualRouterSettings(
     byte VirtualRouterId,
     byte Priority,
     int AdvertisementIntervalCentiseconds,
     bool PreemptMode,
-    IPAddress PrimaryAddress)
+    IPAddress PrimaryAddress,
+    VrrpVersion Version = VrrpVersion.V3)
 {
     /// <summary>The priority of the router that owns the virtual addresses (RFC 9568 §5.2.4).</summary>
     public const byte OwnerPriority = 255;

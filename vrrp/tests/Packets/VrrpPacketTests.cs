@@ -79,9 +79,9 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Write_Version2_NotSupported()
+    public void Write_Ipv6Addresses_NotSupported()
     {
-        var advertisement = new VrrpAdvertisement(VrrpVersion.V2, 1, 100, 100, [Vip]);
+        var advertisement = new VrrpAdvertisement(VrrpVersion.V3, 1, 100, 100, [IPAddress.Parse("2001:db8::1")]);
 
         Assert.Throws<NotSupportedException>(() => VrrpPacket.Write(advertisement, Source, Datagrams.Group, new byte[64]));
     }

@@ -93,6 +93,7 @@ internal sealed class FakeTransport : IVrrpTransport
 {
     private readonly Channel<object> _incoming = Channel.CreateUnbounded<object>();
     private readonly List<byte[]> _sent = [];
+    private readonly List<IPAddress> _destinations = [];
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _receiveCalls;
     private TaskCompletionSource? _receiveCallsReached;
@@ -130,11 +131,24 @@ internal sealed class FakeTransport : IVrrpTransport
         }
     }
 
-    public void Send(ReadOnlySpan<byte> vrrpMessage)
+    /// <summary>The destination of each message in <see cref="Sent"/>, in the same order.</summary>
+    public IReadOnlyList<IPAddress> Destinations
+    {
+        get
+        {
+            lock (_sent)
+            {
+                return [.. _destinations];
+            }
+        }
+    }
+
+    public void Send(ReadOnlySpan<byte> vrrpMessage, IPAddress destination)
     {
         lock (_sent)
         {
             _sent.Add(vrrpMessage.ToArray());
+            _destinations.Add(destination);
         }
     }
 
