@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tandem.Node.Configuration;
 using Tandem.Node.Forwarding;
+using Tandem.Node.Monitoring;
 using Tandem.Node.SessionAffinity;
 using Tandem.Node.Transport;
 using Tandem.Node.Vrrp;
@@ -51,6 +52,7 @@ internal static partial class NodeApplication
         var errors = new List<string>();
         var warnings = new List<string>();
         var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings);
+        var management = ManagementSettings.Load(builder.Configuration, settings?.Proxy.Port ?? 0, errors);
         await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors);
         if (errors.Count > 0 || settings is null)
         {
@@ -63,11 +65,18 @@ internal static partial class NodeApplication
 
         ConfigureKestrel(builder.WebHost, settings);
         ConfigureServices(builder.Services, builder.Configuration, settings, options.TimeProvider);
+        builder.Services.AddNodeMonitoring(management);
 
         var app = builder.Build();
+        app.Use(app.Services.GetRequiredService<ProxyRequestCounters>().InvokeAsync);
         app.MapReverseProxy();
 
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem.Node.Startup"), settings, warnings);
+        if (management is null)
+        {
+            Log.ManagementDisabled(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem.Node.Startup"));
+        }
+
         return app;
     }
 
@@ -173,6 +182,10 @@ internal static partial class NodeApplication
             int port,
             string certificateSubject,
             int trustedProxyCount);
+
+        [LoggerMessage(Logging.EventIds.ManagementDisabled, LogLevel.Information,
+            "The management listener is off because Management:Port is 0: no gRPC status, health or /metrics")]
+        public static partial void ManagementDisabled(ILogger logger);
 
         [LoggerMessage(Logging.EventIds.ConfigurationWarning, LogLevel.Warning, "{Warning}")]
         public static partial void ConfigurationWarning(ILogger logger, string warning);

@@ -18,6 +18,9 @@ internal sealed class SharedAffinityStoreConnector(
 
     public string Name => "redis";
 
+    /// <summary>The connected store, or null while the host is still starting.</summary>
+    public RedisAffinityStore? Store => _store;
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         _store = await RedisAffinityStore.ConnectAsync(options, loggerFactory, timeProvider, metrics, cancellationToken);

@@ -32,4 +32,10 @@ internal static class EventIds
     public const int PinnedDestinationUnavailable = 1201;
     public const int PinNotShared = 1202;
     public const int PinCreated = 1203;
+
+    // Monitoring and the management listener: 1300-1399.
+    public const int ManagementListening = 1300;
+    public const int ManagementDisabled = 1301;
+    public const int ManagementCallDenied = 1302;
+    public const int MonitoringPollFailed = 1303;
 }

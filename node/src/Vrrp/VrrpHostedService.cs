@@ -32,6 +32,12 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
 
     public VrrpState State => _speaker?.State ?? VrrpState.Initialize;
 
+    /// <summary>The running speaker, or null before the host has started it.</summary>
+    public VrrpSpeaker? Speaker => _speaker;
+
+    /// <summary>Raised after every state change, on the speaker's loop, after the change is logged. Handlers must not block.</summary>
+    public event Action<VrrpStateChange>? StateChanged;
+
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
         Log.Starting(
@@ -96,8 +102,11 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
         }
     }
 
-    private void OnStateChanged(VrrpStateChange change) =>
+    private void OnStateChanged(VrrpStateChange change)
+    {
         Log.StateChanged(_logger, change.VirtualRouterId, change.From, change.To, change.Reason);
+        StateChanged?.Invoke(change);
+    }
 
     private static partial class Log
     {

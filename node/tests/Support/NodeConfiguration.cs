@@ -16,6 +16,10 @@ public sealed class NodeConfiguration
             ["Proxy:Port"] = port.ToString(),
             ["Proxy:CertificatePath"] = certificate.CertificatePath,
             ["Proxy:KeyPath"] = certificate.KeyPath,
+
+            // Off by default, because the default port 9901 would collide between tests that run in parallel.
+            ["Management:Port"] = "0",
+            ["Management:MetricsPort"] = "0",
             ["ReverseProxy:Routes:all:ClusterId"] = "backends",
             ["ReverseProxy:Routes:all:Match:Path"] = "{**catch-all}",
             ["ReverseProxy:Clusters:backends:LoadBalancingPolicy"] = "RoundRobin",

@@ -1,0 +1,20 @@
+namespace Tandem.Node.Monitoring;
+
+/// <summary>The management listener for gRPC monitoring and metrics, bound from the <c>Management</c> section.</summary>
+public sealed class ManagementOptions
+{
+    /// <summary>Listen address. The default keeps the listener on loopback.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port of the plain-text HTTP/2 listener. 0 turns the listener off.</summary>
+    public int Port { get; set; } = 9901;
+
+    /// <summary>
+    /// TCP port of a plain-text HTTP/1.1 listener on the same address that serves only <c>/metrics</c>, for
+    /// Prometheus. 0 turns it off; <c>/metrics</c> then stays available over HTTP/2 on <see cref="Port"/>.
+    /// </summary>
+    public int MetricsPort { get; set; } = 9902;
+
+    /// <summary>Networks in CIDR notation, or single addresses, whose clients may call the NodeMonitor service.</summary>
+    public List<string> AllowedNetworks { get; set; } = ["127.0.0.0/8", "::1/128"];
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Tandem.Node.Monitoring;
+
+internal static class MonitoringServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the proxy request counters and, unless <paramref name="management"/> is null (Management:Port 0),
+    /// the management listener with its status, events and metrics.
+    /// </summary>
+    public static IServiceCollection AddNodeMonitoring(this IServiceCollection services, ManagementSettings? management)
+    {
+        services.AddSingleton<ProxyRequestCounters>();
+        services.AddSingleton<NodeStatusCollector>();
+        if (management is null)
+        {
+            return services;
+        }
+
+        services.AddSingleton(management);
+        services.AddSingleton<ManagementMetrics>();
+        services.AddSingleton<NodeEventHub>();
+        services.AddHostedService(provider => provider.GetRequiredService<NodeEventHub>());
+        services.AddSingleton<ManagementServer>();
+        services.AddHostedService(provider => provider.GetRequiredService<ManagementServer>());
+        return services;
+    }
+}

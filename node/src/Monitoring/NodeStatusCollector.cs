@@ -1,0 +1,275 @@
+using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Hosting;
+using Tandem.Monitoring.V1;
+using Tandem.Node.Configuration;
+using Tandem.Node.Hosting;
+using Tandem.Node.Vrrp;
+using Tandem.Vrrp;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
+using V1 = Tandem.Monitoring.V1;
+using DestinationHealth = Tandem.Monitoring.V1.DestinationHealth;
+
+namespace Tandem.Node.Monitoring;
+
+/// <summary>Builds the <see cref="NodeStatus"/> message from the live parts of the node.</summary>
+internal sealed class NodeStatusCollector
+{
+    private readonly NodeSettings _settings;
+    private readonly IProxyStateLookup _proxyState;
+    private readonly ProxyRequestCounters _requests;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly TimeProvider _timeProvider;
+    private readonly VrrpHostedService? _vrrp;
+    private readonly SharedAffinityStoreConnector? _redis;
+    private readonly string _version;
+
+    public NodeStatusCollector(
+        NodeSettings settings,
+        IProxyStateLookup proxyState,
+        ProxyRequestCounters requests,
+        IHostApplicationLifetime lifetime,
+        TimeProvider timeProvider,
+        VrrpHostedService? vrrp = null,
+        SharedAffinityStoreConnector? redis = null)
+    {
+        _settings = settings;
+        _proxyState = proxyState;
+        _requests = requests;
+        _lifetime = lifetime;
+        _timeProvider = timeProvider;
+        _vrrp = vrrp;
+        _redis = redis;
+        StartTime = timeProvider.GetUtcNow();
+
+        var assembly = typeof(NodeStatusCollector).Assembly;
+        _version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly.GetName().Version?.ToString()
+            ?? "unknown";
+    }
+
+    /// <summary>When the node's services were built, which is close to the process start.</summary>
+    public DateTimeOffset StartTime { get; }
+
+    public ProxyRequestCounters ProxyRequests => _requests;
+
+    /// <summary>The running VRRP speaker, or null when VRRP is off or not started yet.</summary>
+    public VrrpSpeaker? Speaker => _vrrp?.Speaker;
+
+    /// <summary>True between the start of the proxy listener and the start of the shutdown.</summary>
+    public bool ProxyListening =>
+        _lifetime.ApplicationStarted.IsCancellationRequested && !_lifetime.ApplicationStopping.IsCancellationRequested;
+
+    public NodeStatus Collect()
+    {
+        var now = _timeProvider.GetUtcNow();
+        var status = new NodeStatus
+        {
+            NodeName = _settings.NodeName,
+            Version = _version,
+            StartTime = Timestamp.FromDateTimeOffset(StartTime),
+            Uptime = Duration.FromTimeSpan(now - StartTime),
+            Time = Timestamp.FromDateTimeOffset(now),
+            Proxy = CollectProxy(),
+            SessionStore = CollectSessionStore(),
+            Certificate = CollectCertificate(_settings.Certificate.Certificate, now),
+        };
+
+        if (_settings.Vrrp is { } vrrp)
+        {
+            status.VirtualRouters.Add(CollectVirtualRouter(vrrp, _vrrp?.Speaker));
+        }
+
+        return status;
+    }
+
+    /// <summary>Returns the health of every destination of every cluster, keyed by cluster id and destination id.</summary>
+    public Dictionary<(string ClusterId, string DestinationId), DestinationHealth> CollectDestinationHealth()
+    {
+        var result = new Dictionary<(string, string), DestinationHealth>();
+        foreach (var cluster in _proxyState.GetClusters())
+        {
+            foreach (var (destinationId, destination) in cluster.Destinations)
+            {
+                result[(cluster.ClusterId, destinationId)] = Combine(destination.Health);
+            }
+        }
+
+        return result;
+    }
+
+    public StoreConnectionState CollectStoreConnectionState()
+    {
+        if (!_settings.UsesRedis)
+        {
+            return StoreConnectionState.NotApplicable;
+        }
+
+        var store = _redis?.Store;
+        if (store is null)
+        {
+            return StoreConnectionState.Connecting;
+        }
+
+        return store.IsConnected ? StoreConnectionState.Connected : StoreConnectionState.Disconnected;
+    }
+
+    public string LastStoreError => _redis?.Store?.LastConnectionError ?? "";
+
+    internal static V1.VrrpState ToProto(Tandem.Vrrp.VrrpState state) => state switch
+    {
+        Tandem.Vrrp.VrrpState.Initialize => V1.VrrpState.Initialize,
+        Tandem.Vrrp.VrrpState.Backup => V1.VrrpState.Backup,
+        Tandem.Vrrp.VrrpState.Master => V1.VrrpState.Master,
+        _ => throw new NotSupportedException($"VRRP state {state} has no protocol value."),
+    };
+
+    internal static StateTransition ToProto(VrrpStateChange change) => new()
+    {
+        Time = Timestamp.FromDateTimeOffset(change.At),
+        From = ToProto(change.From),
+        To = ToProto(change.To),
+        Reason = change.Reason,
+    };
+
+    internal static CertificateStatus CollectCertificate(X509Certificate2 certificate, DateTimeOffset now)
+    {
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        var status = new CertificateStatus
+        {
+            Subject = certificate.Subject,
+            NotAfter = Timestamp.FromDateTimeOffset(notAfter),
+            DaysLeft = (int)Math.Floor((notAfter - now).TotalDays),
+        };
+
+        foreach (var extension in certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>())
+        {
+            status.DnsNames.AddRange(extension.EnumerateDnsNames());
+        }
+
+        return status;
+    }
+
+    /// <summary>Unhealthy if either YARP check says so, healthy if either says so, unknown otherwise.</summary>
+    internal static DestinationHealth Combine(DestinationHealthState health)
+    {
+        var active = ToProto(health.Active);
+        var passive = ToProto(health.Passive);
+        if (active == DestinationHealth.Unhealthy || passive == DestinationHealth.Unhealthy)
+        {
+            return DestinationHealth.Unhealthy;
+        }
+
+        return active == DestinationHealth.Healthy || passive == DestinationHealth.Healthy
+            ? DestinationHealth.Healthy
+            : DestinationHealth.Unknown;
+    }
+
+    private static DestinationHealth ToProto(Yarp.ReverseProxy.Model.DestinationHealth health) => health switch
+    {
+        Yarp.ReverseProxy.Model.DestinationHealth.Unknown => DestinationHealth.Unknown,
+        Yarp.ReverseProxy.Model.DestinationHealth.Healthy => DestinationHealth.Healthy,
+        Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy => DestinationHealth.Unhealthy,
+        _ => throw new NotSupportedException($"YARP destination health {health} has no protocol value."),
+    };
+
+    private static VirtualRouterStatus CollectVirtualRouter(VrrpOptions options, VrrpSpeaker? speaker)
+    {
+        var state = speaker?.State ?? Tandem.Vrrp.VrrpState.Initialize;
+        var status = new VirtualRouterStatus
+        {
+            Vrid = (uint)options.VirtualRouterId,
+            Interface = options.Interface,
+            State = ToProto(state),
+            ConfiguredPriority = (uint)options.Priority,
+            AdvertisementIntervalCentiseconds = (uint)options.AdvertisementIntervalCentiseconds,
+            Counters = new V1.VrrpCounters(),
+        };
+
+        status.VirtualAddresses.AddRange(options.VirtualAddresses);
+
+        // The address worker claims every address on entering Master and releases them all on leaving it.
+        if (state == Tandem.Vrrp.VrrpState.Master)
+        {
+            status.VirtualAddressesHeld.AddRange(options.VirtualAddresses);
+        }
+
+        if (speaker is null)
+        {
+            return status;
+        }
+
+        if (speaker.MasterHeard is { } master)
+        {
+            status.MasterHeard = new MasterHeard
+            {
+                Address = master.Address.ToString(),
+                Priority = master.Priority,
+                Time = Timestamp.FromDateTimeOffset(master.At),
+            };
+        }
+
+        if (speaker.LastStateChange is { } change)
+        {
+            status.LastTransition = ToProto(change);
+        }
+
+        var counters = speaker.Counters;
+        status.Counters.AdvertsSent = (ulong)counters.AdvertisementsSent;
+        status.Counters.AdvertsReceived = (ulong)counters.AdvertisementsReceived;
+        status.Counters.TransitionsToMaster = (ulong)counters.BecameMaster;
+        status.Counters.GratuitousArpSent = (ulong)counters.GratuitousArpSent;
+        status.Counters.PriorityZeroReceived = (ulong)counters.PriorityZeroReceived;
+        foreach (var (reason, count) in counters.GetRejectedByReason())
+        {
+            status.Counters.RejectedByReason[reason.ToString()] = (ulong)count;
+        }
+
+        return status;
+    }
+
+    private ProxyStatus CollectProxy()
+    {
+        var status = new ProxyStatus
+        {
+            ListenEndpoint = string.Create(
+                CultureInfo.InvariantCulture,
+                $"{FormatAddress(_settings.ListenAddress.ToString())}:{_settings.Proxy.Port}"),
+            Listening = ProxyListening,
+            Requests = (ulong)_requests.Requests,
+            Failures = (ulong)_requests.Failures,
+        };
+
+        foreach (var cluster in _proxyState.GetClusters().OrderBy(c => c.ClusterId, StringComparer.Ordinal))
+        {
+            var clusterStatus = new ClusterStatus { ClusterId = cluster.ClusterId };
+            foreach (var (destinationId, destination) in cluster.Destinations.OrderBy(d => d.Key, StringComparer.Ordinal))
+            {
+                clusterStatus.Destinations.Add(new DestinationStatus
+                {
+                    DestinationId = destinationId,
+                    Address = destination.Model.Config.Address,
+                    ActiveHealth = ToProto(destination.Health.Active),
+                    PassiveHealth = ToProto(destination.Health.Passive),
+                    Health = Combine(destination.Health),
+                });
+            }
+
+            status.Clusters.Add(clusterStatus);
+        }
+
+        return status;
+    }
+
+    private SessionStoreStatus CollectSessionStore() => new()
+    {
+        Kind = _settings.UsesRedis ? SessionStoreKind.Redis : SessionStoreKind.InProcess,
+        ConnectionState = CollectStoreConnectionState(),
+        LastError = LastStoreError,
+    };
+
+    private static string FormatAddress(string address) => address.Contains(':', StringComparison.Ordinal) ? $"[{address}]" : address;
+}
