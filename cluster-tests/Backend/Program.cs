@@ -4,13 +4,18 @@
 //
 // Usage: tandem-lab-backend --name backend-1 --urls http://198.51.100.31:8080
 
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Services.ConfigureHttpJsonOptions(options =>
-    options.SerializerOptions.TypeInfoResolverChain.Insert(0, BackendJsonContext.Default));
+{
+    // The web defaults name properties in camelCase whatever the context says, so set snake_case here.
+    options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+    options.SerializerOptions.TypeInfoResolverChain.Insert(0, BackendJsonContext.Default);
+});
 
 string? name = builder.Configuration["name"];
 if (string.IsNullOrWhiteSpace(name))
@@ -49,6 +54,5 @@ internal sealed record BackendReply(
     string? XForwardedHost,
     string? XRealIp);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(BackendReply))]
 internal sealed partial class BackendJsonContext : JsonSerializerContext;

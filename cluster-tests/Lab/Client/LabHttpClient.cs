@@ -29,8 +29,11 @@ public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate
     public LabClientTimeouts Timeouts => timeouts;
 
     /// <summary>Sends GET https://demo.tandem.test/PATH over a connection to <paramref name="target"/>.</summary>
-    public Task<ProbeResult> GetHttpsAsync(IPEndPoint target, string path, string? affinityCookie, CancellationToken cancellationToken) =>
-        SendAsync(new Uri($"https://{LabTopology.ServiceHostName}{path}"), target, affinityCookie, cancellationToken);
+    /// <param name="headers">Extra request headers, such as forged forwarding headers.</param>
+    public Task<ProbeResult> GetHttpsAsync(
+        IPEndPoint target, string path, string? affinityCookie, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? headers = null) =>
+        SendAsync(new Uri($"https://{LabTopology.ServiceHostName}{path}"), target, affinityCookie, cancellationToken, headers);
 
     /// <summary>Sends GET http://ADDRESS:PORT/PATH in plain HTTP, as used to reach a backend directly.</summary>
     public Task<ProbeResult> GetHttpAsync(IPEndPoint target, string path, CancellationToken cancellationToken) =>
@@ -63,7 +66,8 @@ public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate
         }
     }
 
-    private async Task<ProbeResult> SendAsync(Uri uri, IPEndPoint target, string? affinityCookie, CancellationToken cancellationToken)
+    private async Task<ProbeResult> SendAsync(
+        Uri uri, IPEndPoint target, string? affinityCookie, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? headers = null)
     {
         long start = timeProvider.GetTimestamp();
         using var handler = CreateHandler(target);
@@ -73,6 +77,11 @@ public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate
         if (affinityCookie is not null)
         {
             request.Headers.Add("Cookie", $"{AffinityCookieName}={affinityCookie}");
+        }
+
+        foreach ((string name, string value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -13,7 +13,7 @@ public sealed class ClusterLabTests(ITestOutputHelper output)
     private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
 
     [Fact(Timeout = 120_000)]
-    public async Task Backends_AnswerClientDirectly()
+    public async Task Backends_ReachableFromClient()
     {
         await LabGate.RequireAsync(LabRequirements.Network | LabRequirements.Services);
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
