@@ -3,8 +3,9 @@
 # prints goes to standard error, so a caller's standard output stays clean.
 
 # The Debian packages the lab needs: Redis for the session store, libpcap for the VRRP speaker,
-# iproute2 for namespaces and addresses, tcpdump and tshark for the advert capture test.
-LAB_PACKAGES=(redis-server libpcap0.8 iproute2 tcpdump tshark)
+# iproute2 for namespaces and addresses, tcpdump and tshark for the advert capture test, keepalived
+# for the interoperability tests.
+LAB_PACKAGES=(redis-server libpcap0.8 iproute2 tcpdump tshark keepalived)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
