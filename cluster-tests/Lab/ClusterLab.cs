@@ -70,11 +70,13 @@ public sealed class ClusterLab : IAsyncDisposable
     public static async Task<ClusterLab> CreateAsync(
         ClusterLabOptions options, ILogger logger, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        await AbandonedRunSweeper.SweepAsync(logger);
         LabTopology topology = LabTopology.Create();
 
         // Owner-only, because the private key of the lab certificate is written here.
         string runDirectory = Path.Combine(Path.GetTempPath(), $"{LabTopology.NamePrefix}{topology.RunId}");
         Directory.CreateDirectory(runDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        AbandonedRunSweeper.WriteOwner(runDirectory);
 
         LabNetwork? network = null;
         try

@@ -40,4 +40,7 @@ internal static partial class LabLog
 
     [LoggerMessage(12, LogLevel.Warning, "Drill {variant}: no takeover observed within {windowMs} ms of the fault", EventName = "NoTakeover")]
     public static partial void NoTakeover(ILogger logger, string variant, long windowMs);
+
+    [LoggerMessage(13, LogLevel.Warning, "Removing lab run {runId}: its owner process died before teardown", EventName = "SweepingAbandonedRun")]
+    public static partial void SweepingAbandonedRun(ILogger logger, string runId);
 }

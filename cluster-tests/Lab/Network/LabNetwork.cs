@@ -22,6 +22,9 @@ public sealed class LabNetwork
 
     public LabTopology Topology { get; }
 
+    /// <summary>Returns a handle on the network of an earlier run, for <see cref="DeleteAsync"/> only.</summary>
+    internal static LabNetwork ForCleanup(LabTopology topology, ILogger logger) => new(topology, logger);
+
     /// <summary>Creates the bridge namespace and every host namespace of <paramref name="topology"/>.</summary>
     /// <remarks>On failure the namespaces created so far are deleted before the exception propagates.</remarks>
     public static async Task<LabNetwork> CreateAsync(LabTopology topology, ILogger logger, CancellationToken cancellationToken)

@@ -83,6 +83,9 @@ public sealed class LabTopology
     /// <summary>Creates the topology of a new run with a fresh random run id.</summary>
     public static LabTopology Create() => new(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3)));
 
+    /// <summary>Recreates the topology of an earlier run from its run id, to clean up after it.</summary>
+    internal static LabTopology ForRun(string runId) => new(runId);
+
     /// <summary>Returns the node whose <c>eth0</c> has <paramref name="address"/>, or null.</summary>
     public LabHost? FindNode(IPAddress? address) => Nodes.FirstOrDefault(node => node.Address.Equals(address));
 
