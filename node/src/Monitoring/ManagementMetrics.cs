@@ -11,7 +11,7 @@ namespace Tandem.Node.Monitoring;
 
 /// <summary>
 /// The Prometheus registry behind <c>/metrics</c>. The node's own meters (<c>Tandem.Node</c>,
-/// <c>Tandem.SessionStore</c>) are exported through prometheus-net's meter adapter. VRRP, proxy, store and
+/// <c>Tandem.SessionStore</c>) are exported through <see cref="NodeMeterExporter"/>. VRRP, proxy, store and
 /// certificate values are read from the live objects just before each scrape.
 /// </summary>
 /// <remarks>
@@ -23,7 +23,7 @@ internal sealed class ManagementMetrics : IDisposable
     private static readonly Tandem.Vrrp.VrrpState[] States = Enum.GetValues<Tandem.Vrrp.VrrpState>();
 
     private readonly NodeStatusCollector _collector;
-    private readonly IDisposable _meterAdapter;
+    private readonly NodeMeterExporter _meterExporter;
     private readonly Counter _callsDenied;
     private readonly Gauge _state;
     private readonly Gauge _priority;
@@ -49,13 +49,10 @@ internal sealed class ManagementMetrics : IDisposable
 
         // Meters created through this node's IMeterFactory carry it as their scope, which tells them apart from the
         // meters of another node in the same process.
-        _meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
-        {
-            Registry = Registry,
-            InstrumentFilterPredicate = instrument =>
-                instrument.Meter.Name is AffinityMetrics.MeterName or SessionStoreMetrics.MeterName
-                && ReferenceEquals(instrument.Meter.Scope, meterFactory),
-        });
+        _meterExporter = new NodeMeterExporter(
+            factory,
+            meter => meter.Name is AffinityMetrics.MeterName or SessionStoreMetrics.MeterName
+                && ReferenceEquals(meter.Scope, meterFactory));
 
         _callsDenied = factory.CreateCounter(
             "tandem_management_calls_denied_total",
@@ -98,7 +95,7 @@ internal sealed class ManagementMetrics : IDisposable
 
     public void OnCallDenied() => _callsDenied.Inc();
 
-    public void Dispose() => _meterAdapter.Dispose();
+    public void Dispose() => _meterExporter.Dispose();
 
     private void Update()
     {

@@ -151,6 +151,28 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_ExportsNodeMeters()
+    {
+        await StartNodeAsync();
+        using var proxyClient = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                certificate?.GetCertHashString() == _certificate.Certificate.GetCertHashString() },
+        }) { Timeout = CallTimeout };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{_proxyPort}/hello");
+        request.Headers.Add("Cookie", "Tandem.Affinity=not-a-session-id");
+        using var proxied = await proxyClient.SendAsync(request, TestContext.Current.CancellationToken);
+        using var http = new HttpClient { Timeout = CallTimeout };
+
+        var text = await http.GetStringAsync($"http://127.0.0.1:{_metricsPort}/metrics", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
+        Assert.Contains("tandem_proxy_requests_total 1", text, StringComparison.Ordinal);
+        Assert.Contains("tandem_proxy_failures_total 0", text, StringComparison.Ordinal);
+        Assert.True(text.Contains("tandem_affinity_cookies_rejected_total{reason=\"Malformed\"} 1", StringComparison.Ordinal), text);
+    }
+
+    [Fact]
     public async Task Metrics_ServedOverHttp2OnGrpcPort()
     {
         await StartNodeAsync();
