@@ -53,6 +53,42 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         LabHost standby = topology.OtherNode(master);
         (string cookie, string backend) = await EstablishAffinityAsync(master, cancellationToken);
 
+        RequestLoop loop = await SendRequestsAsync(variant, master, standby, cookie, cancellationToken);
+        CommandResult? release = loop.FaultCompletion is null ? null : await loop.FaultCompletion;
+        if (loop.FaultAt is not { } faultAt)
+        {
+            throw new DrillException($"The request loop ended before the fault was injected, after {loop.Outcomes.Count} requests.");
+        }
+
+        var analysis = DrillAnalysis.Analyze(new DrillTimeline(loop.Outcomes, faultAt, backend, master.Address, standby.Address));
+        if (analysis.Takeover is { } takeover)
+        {
+            LabLog.TakeoverObserved(logger, variant.ToName(), standby.Name, (long)takeover.TotalMilliseconds, analysis.FailedInWindow);
+        }
+        else
+        {
+            LabLog.NoTakeover(logger, variant.ToName(), (long)(loop.Outcomes[^1].Completed - faultAt).TotalMilliseconds);
+        }
+
+        IReadOnlyList<LabHost> holdersAfter = await lab.FindVirtualAddressHoldersAsync([standby], cancellationToken);
+
+        // After a host-down the dead host keeps the address on its downed link, which is harmless.
+        bool? failedMasterHolds = variant == DrillVariant.HostDown
+            ? null
+            : (await lab.FindVirtualAddressHoldersAsync([master], cancellationToken)).Count > 0;
+
+        byte standbyPriority = standby == topology.NodeA ? settings.NodeAPriority : settings.NodeBPriority;
+        return BuildReport(
+            variant, settings, standbyPriority, master, standby, holdersAfter, loop.KilledAt, backend, loop.Outcomes.Count, analysis, release, failedMasterHolds);
+    }
+
+    /// <summary>
+    /// Sends requests through the virtual address until <see cref="ObserveAfterTakeover"/> after the
+    /// takeover or a bound is reached, and injects the fault once <see cref="Baseline"/> has passed.
+    /// </summary>
+    private async Task<RequestLoop> SendRequestsAsync(
+        DrillVariant variant, LabHost master, LabHost standby, string cookie, CancellationToken cancellationToken)
+    {
         var outcomes = new List<RequestOutcome>();
         long clockStart = timeProvider.GetTimestamp();
         TimeSpan Now() => timeProvider.GetElapsedTime(clockStart);
@@ -103,31 +139,7 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
             }
         }
 
-        CommandResult? release = faultCompletion is null ? null : await faultCompletion;
-        if (faultAt is null)
-        {
-            throw new DrillException($"The request loop ended before the fault was injected, after {outcomes.Count} requests.");
-        }
-
-        var analysis = DrillAnalysis.Analyze(new DrillTimeline(outcomes, faultAt.Value, backend, master.Address, standby.Address));
-        if (analysis.Takeover is { } takeover)
-        {
-            LabLog.TakeoverObserved(logger, variant.ToName(), standby.Name, (long)takeover.TotalMilliseconds, analysis.FailedInWindow);
-        }
-        else
-        {
-            LabLog.NoTakeover(logger, variant.ToName(), (long)(Now() - faultAt.Value).TotalMilliseconds);
-        }
-
-        IReadOnlyList<LabHost> holdersAfter = await lab.FindVirtualAddressHoldersAsync([standby], cancellationToken);
-        // After a host-down the dead host keeps the address on its downed link, which is harmless.
-        bool? failedMasterHolds = variant == DrillVariant.HostDown
-            ? null
-            : (await lab.FindVirtualAddressHoldersAsync([master], cancellationToken)).Count > 0;
-
-        byte standbyPriority = standby == topology.NodeA ? settings.NodeAPriority : settings.NodeBPriority;
-        return BuildReport(
-            variant, settings, standbyPriority, master, standby, holdersAfter, killedAt, backend, outcomes.Count, analysis, release, failedMasterHolds);
+        return new RequestLoop(outcomes, faultAt, killedAt, faultCompletion);
     }
 
     /// <summary>Sends a first request without a cookie, then checks that the cookie pins the backend.</summary>
@@ -296,3 +308,9 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         };
     }
 }
+
+/// <summary>What the request loop of one drill saw, and the fault it injected.</summary>
+/// <param name="FaultAt">When the fault was injected, on the clock of the outcomes; null if the loop ended first.</param>
+/// <param name="FaultCompletion">The rest of the fault, which ends with the release command's result for process-kill.</param>
+internal sealed record RequestLoop(
+    IReadOnlyList<RequestOutcome> Outcomes, TimeSpan? FaultAt, DateTimeOffset KilledAt, Task<CommandResult?>? FaultCompletion);
