@@ -83,7 +83,8 @@ await using (lab)
 }
 
 LeftoverReport leftovers = await lab.CheckLeftoversAsync();
-string teardown = leftovers.IsClean && lab.TeardownProblems.Count == 0
+bool teardownClean = leftovers.IsClean && lab.TeardownProblems.Count == 0;
+string teardown = teardownClean
     ? "nothing left behind"
     : $"INCOMPLETE: {leftovers}; {string.Join("; ", lab.TeardownProblems)}";
 
@@ -95,7 +96,7 @@ if (report is null)
 if (commandLine.Json)
 {
     var json = JsonSerializer.SerializeToNode(report, DrillReport.JsonOptions)!.AsObject();
-    json["teardown_clean"] = leftovers.IsClean && lab.TeardownProblems.Count == 0;
+    json["teardown_clean"] = teardownClean;
     Console.WriteLine(json.ToJsonString());
 }
 else
@@ -103,7 +104,7 @@ else
     Console.Write(ReportPrinter.Format(report, teardown));
 }
 
-return report.Passed && leftovers.IsClean ? 0 : 1;
+return report.Passed && teardownClean ? 0 : 1;
 
 static int Fail(DrillCommandLine commandLine, string message)
 {
