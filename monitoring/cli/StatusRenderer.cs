@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Google.Protobuf;
 using Tandem.Monitoring.V1;
@@ -50,7 +51,7 @@ internal static class StatusRenderer
     public static void WriteJson(TextWriter output, IReadOnlyList<NodeResult> results)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartArray();
             foreach (var result in results)
@@ -59,8 +60,10 @@ internal static class StatusRenderer
                 writer.WriteString("endpoint", result.Endpoint.ToString());
                 if (result.Status is not null)
                 {
+                    // Parsed again so that the status is indented like the rest of the output.
                     writer.WritePropertyName("status");
-                    writer.WriteRawValue(Formatter.Format(result.Status));
+                    using var status = JsonDocument.Parse(Formatter.Format(result.Status));
+                    status.RootElement.WriteTo(writer);
                 }
                 else
                 {
