@@ -5,12 +5,12 @@ internal static class ExitCodes
 {
     public const int Success = 0;
 
-    /// <summary>The node answered with a gRPC error, for example PERMISSION_DENIED.</summary>
+    /// <summary>The node responded with a gRPC error, for example PERMISSION_DENIED.</summary>
     public const int NodeError = 1;
 
     /// <summary>The command line is invalid.</summary>
     public const int Usage = 2;
 
-    /// <summary>The node could not be reached or did not answer in time.</summary>
+    /// <summary>The node could not be reached or did not respond in time.</summary>
     public const int Unreachable = 3;
 }

@@ -7,7 +7,7 @@ using Tandem.Monitoring.V1;
 
 namespace Tandem.Monitoring.Cli;
 
-/// <summary>The answer of one node: its status, or the error that stopped the call.</summary>
+/// <summary>The response of one node: its status, or the error that ended the call.</summary>
 internal sealed record NodeResult(NodeEndpoint Endpoint, NodeStatus? Status, string? Error, int ExitCode);
 
 /// <summary>Writes node status as a table for people or as JSON for scripts.</summary>

@@ -54,7 +54,7 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
         var jsonOption = new Option<bool>("--json") { Description = "Write JSON instead of a table." };
         var timeoutOption = new Option<double>("--timeout")
         {
-            Description = "Seconds to wait for each node's answer (status) or for the first event (watch).",
+            Description = "Seconds to wait for each node's response (status) or for the first event (watch).",
             DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
         };
 
@@ -189,7 +189,7 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
         }
     }
 
-    /// <summary>Turns a gRPC failure into a message that says what failed and what to try, and its exit code.</summary>
+    /// <summary>Converts a gRPC failure into a message that names what failed and what to try, and returns its exit code.</summary>
     internal static (string Message, int ExitCode) Describe(NodeEndpoint endpoint, RpcException exception) => exception.StatusCode switch
     {
         StatusCode.Unavailable => (
@@ -197,7 +197,7 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
             $"Management:Port are {endpoint}, and that no firewall blocks the port.",
             ExitCodes.Unreachable),
         StatusCode.DeadlineExceeded => (
-            "timed out waiting for the answer. Check the network path to the node, or raise --timeout.",
+            "timed out waiting for the response. Check the network path to the node, or raise --timeout.",
             ExitCodes.Unreachable),
         StatusCode.PermissionDenied => (
             $"permission denied: {exception.Status.Detail}",
@@ -207,7 +207,7 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
             "listener and not the proxy or the metrics port.",
             ExitCodes.NodeError),
         _ => (
-            $"the node answered {exception.StatusCode}: {exception.Status.Detail}. The node's log has the details.",
+            $"the node returned {exception.StatusCode}: {exception.Status.Detail}. Check the node's log for details.",
             ExitCodes.NodeError),
     };
 

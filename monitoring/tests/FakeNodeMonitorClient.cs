@@ -3,7 +3,7 @@ using Tandem.Monitoring.V1;
 
 namespace Tandem.Monitoring.Cli.Tests;
 
-/// <summary>A NodeMonitor client that answers from memory: a status, or a gRPC error.</summary>
+/// <summary>A NodeMonitor client that responds from memory: a status, or a gRPC error.</summary>
 internal sealed class FakeNodeMonitorClient(NodeStatus? status, RpcException? failure = null) : NodeMonitor.NodeMonitorClient
 {
     public override AsyncUnaryCall<NodeStatus> GetStatusAsync(GetStatusRequest request, CallOptions options)

@@ -10,7 +10,7 @@ public sealed class TandemCtlTests
     private readonly StringWriter _error = new(CultureInfo.InvariantCulture);
 
     [Fact]
-    public async Task Status_AnsweredExitsZero()
+    public async Task Status_RespondedExitsZero()
     {
         var exitCode = await RunAsync(_ => new FakeNodeMonitorClient(TestStatuses.Master()), "status", "--node", "198.51.100.11:9901");
 

@@ -159,7 +159,7 @@ public sealed class MonitoringLabTests(ITestOutputHelper output)
         return last;
     }
 
-    /// <summary>Returns the status of <paramref name="node"/>, or null while it does not answer.</summary>
+    /// <summary>Returns the status of <paramref name="node"/>, or null while it does not respond.</summary>
     private static async Task<JsonElement?> ReadStatusAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
     {
         CommandResult result = await RunTandemctlAsync(lab, ["status", "--node", Endpoint(node), "--json", "--timeout", "2"], cancellationToken);

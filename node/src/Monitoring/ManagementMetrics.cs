@@ -47,7 +47,7 @@ internal sealed class ManagementMetrics : IDisposable
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
 
-        // Meters created through this node's IMeterFactory carry it as their scope, which tells them apart from the
+        // Meters created through this node's IMeterFactory carry it as their scope, which distinguishes them from the
         // meters of another node in the same process.
         _meterExporter = new NodeMeterExporter(
             factory,

@@ -153,7 +153,7 @@ internal sealed class NodeStatusCollector
         return status;
     }
 
-    /// <summary>Unhealthy if either YARP check says so, healthy if either says so, unknown otherwise.</summary>
+    /// <summary>Unhealthy if either YARP check reports unhealthy, healthy if either reports healthy, unknown otherwise.</summary>
     internal static DestinationHealth Combine(DestinationHealthState health)
     {
         var active = ToProto(health.Active);
