@@ -98,6 +98,36 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Watch_ReportsBackendHealthChange()
+    {
+        // YARP's active health check probes a port where nothing listens, so b2 turns unhealthy after the first probe.
+        var closedPort = GetFreePort();
+        await StartNodeAsync(configuration => configuration
+            .Set("ReverseProxy:Clusters:backends:Destinations:b2:Address", $"http://127.0.0.1:{closedPort}/")
+            .Set("ReverseProxy:Clusters:backends:HealthCheck:Active:Enabled", "true")
+            .Set("ReverseProxy:Clusters:backends:HealthCheck:Active:Interval", "00:00:01")
+            .Set("ReverseProxy:Clusters:backends:HealthCheck:Active:Timeout", "00:00:01")
+            .Set("ReverseProxy:Clusters:backends:HealthCheck:Active:Path", "/"));
+
+        using var call = CreateMonitorClient().Watch(new WatchRequest(), deadline: Deadline(), cancellationToken: TestContext.Current.CancellationToken);
+        BackendHealthChanged? change = null;
+        for (var i = 0; i < 20 && change?.DestinationId != "b2"; i++)
+        {
+            Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+            if (call.ResponseStream.Current.EventCase == NodeEvent.EventOneofCase.BackendHealthChanged)
+            {
+                change = call.ResponseStream.Current.BackendHealthChanged;
+            }
+        }
+
+        Assert.NotNull(change);
+        Assert.Equal("backends", change.ClusterId);
+        Assert.Equal("b2", change.DestinationId);
+        Assert.Equal(DestinationHealth.Unknown, change.Previous);
+        Assert.Equal(DestinationHealth.Unhealthy, change.Current);
+    }
+
+    [Fact]
     public async Task Health_ServingWhileProxyListens()
     {
         await StartNodeAsync();
