@@ -96,7 +96,21 @@ internal sealed partial class ManagementServer(
         app.MapGrpcReflectionService();
         app.MapMetrics("/metrics", metrics.Registry);
 
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException exception)
+        {
+            await app.DisposeAsync();
+            throw new InvalidOperationException(
+                $"The management listener could not listen on {settings.Address} port {settings.Port} or " +
+                $"{settings.MetricsPort} ({exception.Message}). Set Management:Port and Management:MetricsPort to " +
+                "free ports, Management:Address to an address of this host, or Management:Port to 0 to turn the " +
+                "listener off.",
+                exception);
+        }
+
         _app = app;
         Log.Listening(_logger, settings.Address.ToString(), settings.Port, settings.MetricsPort, string.Join(", ", settings.AllowedNetworks));
     }

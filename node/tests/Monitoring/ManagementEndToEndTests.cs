@@ -248,6 +248,18 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
         Assert.Equal(StatusCode.PermissionDenied, exception.StatusCode);
     }
 
+    [Fact]
+    public async Task Start_FailsWhenPortInUse()
+    {
+        using var occupied = new TcpListener(IPAddress.Loopback, _managementPort);
+        occupied.Start();
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => StartNodeAsync());
+
+        Assert.StartsWith("The management listener could not listen on 127.0.0.1", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Management:Port", exception.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<bool> ReadToEndAsync(IAsyncStreamReader<NodeEvent> stream)
     {
         // Bounded: a node with no backend health checks and no VRRP publishes no events after the snapshot.
