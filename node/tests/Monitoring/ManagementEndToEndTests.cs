@@ -249,6 +249,24 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PythonClient_ReadsStatus()
+    {
+        // Debian's python3-grpcio and python3-grpc-tools, which scripts/lib/prepare.sh installs, live under /usr/bin/python3.
+        const string Python = "/usr/bin/python3";
+        var script = Path.Combine(FindRepositoryRoot(), "monitoring", "clients", "python", "tandem_status.py");
+        var probe = await RunAsync(Python, ["-c", "import grpc, grpc_tools"]);
+        Assert.SkipWhen(probe.ExitCode != 0, $"{Python} cannot import grpc and grpc_tools: {probe.Error}");
+        await StartNodeAsync();
+
+        var result = await RunAsync(Python, [script, $"127.0.0.1:{_managementPort}"]);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.StartsWith("node node-test version ", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"proxy 127.0.0.1:{_proxyPort}: 1 destinations", result.Output, StringComparison.Ordinal);
+        Assert.Contains("certificate CN=tandem-monitoring-test", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_FailsWhenPortInUse()
     {
         using var occupied = new TcpListener(IPAddress.Loopback, _managementPort);
@@ -302,6 +320,49 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
     private NodeMonitor.NodeMonitorClient CreateMonitorClient() => new(CreateChannel());
 
     private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string fileName, string[] arguments)
+    {
+        var startInfo = new System.Diagnostics.ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(startInfo)!;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var error = process.StandardError.ReadToEndAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Cluster.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Cluster.sln above {AppContext.BaseDirectory}.");
+    }
 
     private static int GetFreePort()
     {
