@@ -56,8 +56,8 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     public bool IsConnected => _connection.IsConnected;
 
     /// <summary>
-    /// The last connection failure as endpoint, failure type and message, or null before the first. It never contains
-    /// the password, because StackExchange.Redis leaves it out of endpoints and exception messages.
+    /// The last connection failure as failure type, endpoint and exception message, or null before the first. It
+    /// carries the same text as the connection-failure log line.
     /// </summary>
     public string? LastConnectionError { get; private set; }
 
