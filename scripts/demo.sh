@@ -5,7 +5,7 @@
 #
 # Usage: scripts/demo.sh [--json] [--variant process-kill|host-down|graceful-stop] [--keep]
 # Needs root on Debian 12 with the .NET 10 SDK; installs redis-server, libpcap0.8, iproute2,
-# tcpdump and tshark when they are missing. The report goes to standard output, everything
+# tcpdump, tshark and keepalived when they are missing. The report goes to standard output, everything
 # else (package installation, build, progress) to standard error.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
