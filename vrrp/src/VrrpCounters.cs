@@ -20,6 +20,7 @@ public sealed class VrrpCounters
     private long _gratuitousArpSent;
     private long _gratuitousArpFailures;
     private long _addressCommandFailures;
+    private long _repliesSuppressed;
 
     /// <summary>Valid advertisements for our VRID from other nodes.</summary>
     public long AdvertisementsReceived => Interlocked.Read(ref _advertisementsReceived);
@@ -59,6 +60,12 @@ public sealed class VrrpCounters
 
     /// <summary><c>ip addr add</c> or <c>ip addr del</c> commands that failed or timed out.</summary>
     public long AddressCommandFailures => Interlocked.Read(ref _addressCommandFailures);
+
+    /// <summary>
+    /// Adverts that this master did not send in reply to a priority-0 or lower-priority advert, because it had already
+    /// sent such a reply within its Advertisement_Interval. A steady rise means someone floods the link with such adverts.
+    /// </summary>
+    public long RepliesSuppressed => Interlocked.Read(ref _repliesSuppressed);
 
     /// <summary>Total number of packets discarded as invalid, over all reasons.</summary>
     public long Rejected
@@ -119,4 +126,6 @@ public sealed class VrrpCounters
     internal void OnGratuitousArpFailures(long frames) => Interlocked.Add(ref _gratuitousArpFailures, frames);
 
     internal void OnAddressCommandFailure() => Interlocked.Increment(ref _addressCommandFailures);
+
+    internal void OnReplySuppressed() => Interlocked.Increment(ref _repliesSuppressed);
 }

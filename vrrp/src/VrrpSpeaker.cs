@@ -119,7 +119,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var advertTemplate = new AdvertTemplate(version, vrid, (ushort)Options.AdvertisementIntervalCentiseconds, addressList, info.PrimaryAddress, destinations, checksumMode, authentication);
         var actions = new RouterActions(this, transport, worker, advertTemplate);
         var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress, version);
-        var router = new VirtualRouter(settings, actions, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.StateMachine));
+        var router = new VirtualRouter(settings, actions, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.StateMachine), Counters);
         router.StateChanged += OnStateChanged;
 
         var localAddresses = info.LocalAddresses.ToHashSet();

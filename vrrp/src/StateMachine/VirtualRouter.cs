@@ -21,6 +21,7 @@ internal sealed partial class VirtualRouter : IDisposable
     private readonly IVirtualRouterActions _actions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly VrrpCounters _counters;
     private readonly Lock _lock = new();
 
     private VrrpState _state = VrrpState.Initialize;
@@ -32,14 +33,16 @@ internal sealed partial class VirtualRouter : IDisposable
     private long _masterDownTimerGeneration;
     private string _masterDownCause = "";
     private VrrpMasterHeard? _masterHeard;
+    private long? _lastReplyTimestamp;
     private bool _disposed;
 
-    public VirtualRouter(VirtualRouterSettings settings, IVirtualRouterActions actions, TimeProvider timeProvider, ILogger logger)
+    public VirtualRouter(VirtualRouterSettings settings, IVirtualRouterActions actions, TimeProvider timeProvider, ILogger logger, VrrpCounters? counters = null)
     {
         _settings = settings;
         _actions = actions;
         _timeProvider = timeProvider;
         _logger = logger;
+        _counters = counters ?? new VrrpCounters();
         _masterAdverIntervalCentiseconds = settings.AdvertisementIntervalCentiseconds;
     }
 
@@ -210,8 +213,13 @@ internal sealed partial class VirtualRouter : IDisposable
         if (priority == 0)
         {
             // Another master is leaving. Advertising at once keeps the backups from taking over after Skew_Time.
-            SendAdvertisement(_settings.Priority);
-            StartAdverTimer();
+            // A suppressed reply leaves the Adver_Timer running, so the backups still hear us within the interval.
+            if (TryStartReply())
+            {
+                SendAdvertisement(_settings.Priority);
+                StartAdverTimer();
+            }
+
             return;
         }
 
@@ -233,8 +241,30 @@ internal sealed partial class VirtualRouter : IDisposable
 
         // RFC 9568 §6.4.3: discard it, but send an advert at once to assert the Master state to the sender and to
         // update learning bridges.
-        Log.LowerPriorityAnswered(_logger, _settings.VirtualRouterId, source, priority, _settings.Priority);
-        SendAdvertisement(_settings.Priority);
+        if (TryStartReply())
+        {
+            Log.LowerPriorityAnswered(_logger, _settings.VirtualRouterId, source, priority, _settings.Priority);
+            SendAdvertisement(_settings.Priority);
+        }
+    }
+
+    /// <summary>
+    /// Allows one reply to priority-0 or lower-priority adverts per Advertisement_Interval and counts the others as
+    /// suppressed. The RFC sets no limit, but without one every forged advert would make this router send a multicast
+    /// advert, so a flood of them would turn it into a reflector.
+    /// </summary>
+    private bool TryStartReply()
+    {
+        // A master advertises at its own Advertisement_Interval, which is the Master_Adver_Interval its backups use.
+        var now = _timeProvider.GetTimestamp();
+        if (_lastReplyTimestamp is { } last && _timeProvider.GetElapsedTime(last, now) < Centiseconds(_settings.AdvertisementIntervalCentiseconds))
+        {
+            _counters.OnReplySuppressed();
+            return false;
+        }
+
+        _lastReplyTimestamp = now;
+        return true;
     }
 
     /// <summary>

@@ -15,11 +15,12 @@ public sealed class VirtualRouterTests
     private readonly FakeTimeProvider _time = new();
     private readonly RecordingActions _actions = new();
     private readonly RecordingLoggerFactory _logs = new();
+    private readonly VrrpCounters _counters = new();
 
     private VirtualRouter CreateRouter(byte priority = 100, int interval = 100, bool preempt = true)
     {
         var settings = new VirtualRouterSettings(1, priority, interval, preempt, Primary);
-        return new VirtualRouter(settings, _actions, _time, _logs.CreateLogger("test"));
+        return new VirtualRouter(settings, _actions, _time, _logs.CreateLogger("test"), _counters);
     }
 
     private static TimeSpan Cs(int centiseconds) => TimeSpan.FromMilliseconds(centiseconds * 10);
@@ -292,6 +293,53 @@ public sealed class VirtualRouterTests
         // The periodic advert still comes at its usual time.
         _time.Advance(Cs(70));
         Assert.Equal(2, _actions.SentCount(100));
+    }
+
+    [Fact]
+    public void Master_LowerPriorityFlood_OneReplyPerInterval()
+    {
+        var router = CreateMaster();
+        _time.Advance(Cs(10));
+
+        for (var i = 0; i < 2000; i++)
+        {
+            router.OnAdvertisement(LowerPeer, 50, 100);
+        }
+
+        Assert.Equal(1, _actions.SentCount(100));
+        Assert.Equal(1999, _counters.RepliesSuppressed);
+
+        // The periodic advert is not a reply and still comes at its usual time.
+        _time.Advance(Cs(90));
+        Assert.Equal(2, _actions.SentCount(100));
+
+        // One interval after the last reply, the next lower-priority advert gets a reply again.
+        _time.Advance(Cs(10));
+        router.OnAdvertisement(LowerPeer, 50, 100);
+        Assert.Equal(3, _actions.SentCount(100));
+        Assert.Equal(1999, _counters.RepliesSuppressed);
+    }
+
+    [Fact]
+    public void Master_PriorityZeroFlood_OneReplyPerInterval()
+    {
+        var router = CreateMaster();
+        _time.Advance(Cs(50));
+
+        for (var i = 0; i < 2000; i++)
+        {
+            router.OnAdvertisement(LowerPeer, 0, 100);
+        }
+
+        Assert.Equal(1, _actions.SentCount(100));
+        Assert.Equal(1999, _counters.RepliesSuppressed);
+
+        // The Adver_Timer restarted with the one reply and sends the next periodic advert a full interval later.
+        _time.Advance(Cs(99));
+        Assert.Equal(1, _actions.SentCount(100));
+        _time.Advance(Cs(1));
+        Assert.Equal(2, _actions.SentCount(100));
+        Assert.Equal(VrrpState.Master, router.State);
     }
 
     [Fact]
