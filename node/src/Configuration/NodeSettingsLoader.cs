@@ -22,10 +22,22 @@ internal static class NodeSettingsLoader
         IConfiguration configuration,
         TimeProvider timeProvider,
         List<string> errors,
-        List<string> warnings)
+        List<string> warnings) =>
+        Load(configuration, timeProvider, errors, warnings, out _);
+
+    /// <summary>
+    /// Loads the settings like the overload without <paramref name="proxy"/>, which returns the bound <c>Proxy</c>
+    /// section even when there are errors, so that the <c>Management</c> checks can compare ports in the same pass.
+    /// </summary>
+    public static NodeSettings? Load(
+        IConfiguration configuration,
+        TimeProvider timeProvider,
+        List<string> errors,
+        List<string> warnings,
+        out ProxyOptions proxy)
     {
         var node = SectionBinder.Bind<NodeOptions>(configuration.GetSection("Node"), errors);
-        var proxy = SectionBinder.Bind<ProxyOptions>(configuration.GetSection("Proxy"), errors);
+        proxy = SectionBinder.Bind<ProxyOptions>(configuration.GetSection("Proxy"), errors);
         var sessionStore = SectionBinder.Bind<SessionStoreOptions>(configuration.GetSection("SessionStore"), errors);
         var vrrp = LoadVrrp(configuration, errors);
 
@@ -44,15 +56,28 @@ internal static class NodeSettingsLoader
     }
 
     /// <summary>
-    /// Binds and checks the <c>Vrrp</c> section. Returns null, with no error, when the section is absent or
-    /// <c>Vrrp:Interface</c> is empty, which turns VRRP off.
+    /// Binds and checks the <c>Vrrp</c> section. Returns null when the section is absent or <c>Vrrp:Interface</c> is
+    /// empty, which turns VRRP off. Other <c>Vrrp</c> settings next to an empty interface are an error, because
+    /// whoever set them meant VRRP to run.
     /// </summary>
     public static VrrpOptions? LoadVrrp(IConfiguration configuration, List<string> errors)
     {
-        var section = configuration.GetSection("Vrrp");
+        var section = configuration.GetSection(VrrpOptions.SectionName);
         var vrrp = SectionBinder.Bind<VrrpOptions>(section, errors);
         if (string.IsNullOrWhiteSpace(vrrp.Interface))
         {
+            var ignored = section.GetChildren()
+                .Where(child => !child.Key.Equals(nameof(VrrpOptions.Interface), StringComparison.OrdinalIgnoreCase) && IsSet(child))
+                .Select(child => child.Path)
+                .ToList();
+            if (ignored.Count > 0)
+            {
+                errors.Add(
+                    $"Vrrp:Interface is empty, so VRRP is off and {string.Join(", ", ignored)} would be ignored. " +
+                    "Set Vrrp:Interface to the interface that carries the virtual addresses, for example eth0, " +
+                    "or remove the other Vrrp settings to run a single node without VRRP.");
+            }
+
             return null;
         }
 
@@ -60,6 +85,10 @@ internal static class NodeSettingsLoader
         errors.AddRange(vrrp.Validate());
         return vrrp;
     }
+
+    /// <summary>True when the setting, or any setting below it, has a value that is not empty.</summary>
+    private static bool IsSet(IConfigurationSection section) =>
+        !string.IsNullOrEmpty(section.Value) || section.GetChildren().Any(IsSet);
 
     private static IPAddress? ValidateProxy(ProxyOptions proxy, List<string> errors)
     {

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -14,6 +15,7 @@ using Tandem.Node.SessionAffinity;
 using Tandem.Node.Transport;
 using Tandem.Node.Vrrp;
 using Tandem.SessionStore;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Tandem.Node.Hosting;
 
@@ -51,8 +53,8 @@ internal static partial class NodeApplication
 
         var errors = new List<string>();
         var warnings = new List<string>();
-        var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings);
-        var management = ManagementSettings.Load(builder.Configuration, settings?.Proxy.Port ?? 0, errors);
+        var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings, out var proxy);
+        var management = ManagementSettings.Load(builder.Configuration, proxy.Port, errors);
         await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors);
         if (errors.Count > 0 || settings is null)
         {
@@ -85,6 +87,11 @@ internal static partial class NodeApplication
         webHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // Latin-1 maps each header byte to one character, so bytes outside ASCII pass through to the destination
+            // unchanged (HeaderBytesForwarderHttpClientFactory encodes them back the same way). The default, UTF-8,
+            // would reject invalid UTF-8 with 400 and re-encode the rest differently from what the client sent.
+            kestrel.RequestHeaderEncodingSelector = static _ => Encoding.Latin1;
             kestrel.Listen(settings.ListenAddress, settings.Proxy.Port, listen =>
             {
                 // ALPN selects HTTP/2 during the TLS handshake, and clients without ALPN get HTTP/1.1.
@@ -136,6 +143,7 @@ internal static partial class NodeApplication
             timeProvider));
 
         services.AddReverseProxyServices(configuration.GetSection("ReverseProxy"));
+        services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, HeaderBytesForwarderHttpClientFactory>());
 
         if (settings.Vrrp is not null)
         {

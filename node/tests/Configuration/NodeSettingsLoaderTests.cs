@@ -41,11 +41,38 @@ public sealed class NodeSettingsLoaderTests : IDisposable
     [Fact]
     public void Load_EmptyInterface_TurnsVrrpOff()
     {
-        var (settings, errors, _) = Load(new NodeConfiguration(_certificate).Set("Vrrp:Interface", "").Set("Vrrp:Priority", "150"));
+        var (settings, errors, _) = Load(new NodeConfiguration(_certificate).Set("Vrrp:Interface", ""));
 
         Assert.Empty(errors);
         Assert.NotNull(settings);
         Assert.Null(settings.Vrrp);
+    }
+
+    [Fact]
+    public void Load_VrrpSettingsWithoutInterface_ReportsIgnored()
+    {
+        var configuration = new NodeConfiguration(_certificate)
+            .Set("Vrrp:Interface", "")
+            .Set("Vrrp:Priority", "300")
+            .Set("Vrrp:VirtualAddresses:0", "198.51.100.100/24");
+
+        var (settings, errors, _) = Load(configuration);
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("Vrrp:Interface is empty, so VRRP is off and Vrrp:Priority, Vrrp:VirtualAddresses would be ignored.", error, StringComparison.Ordinal);
+        Assert.Contains("Set Vrrp:Interface", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_EmptyVrrpValuesWithoutInterface_NoError()
+    {
+        var configuration = new NodeConfiguration(_certificate).Set("Vrrp:Interface", "").Set("Vrrp:UnicastPeers", "");
+
+        var (settings, errors, _) = Load(configuration);
+
+        Assert.Empty(errors);
+        Assert.NotNull(settings);
     }
 
     [Fact]

@@ -67,6 +67,37 @@ public sealed class NodeCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_PortClashAndProxyError_ReportsBoth()
+    {
+        var path = WriteConfig($$"""
+            {
+              "Proxy": { "Address": "127.0.0.1", "Port": 8443, "CertificatePath": "{{_certificate.CertificatePath}}", "KeyPath": "" },
+              "Management": { "Port": 8443 },
+              "ReverseProxy": { "Routes": { "all": { "ClusterId": "backends", "Match": { "Path": "{**catch-all}" } } },
+                                "Clusters": { "backends": { "Destinations": { "b1": { "Address": "http://127.0.0.1:1/" } } } } }
+            }
+            """);
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        var printed = _error.ToString();
+        Assert.Contains("error: Proxy:KeyPath is missing", printed, StringComparison.Ordinal);
+        Assert.Contains("error: Management:Port: 8443 is also Proxy:Port", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Release_VrrpSettingsWithoutInterface_Exits78()
+    {
+        var path = WriteConfig("""{ "Vrrp": { "VirtualRouterId": 51, "VirtualAddresses": [ "198.51.100.100/24" ] } }""");
+
+        var exitCode = await NodeCommands.RunAsync(["release", "--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains("error: Vrrp:Interface is empty, so VRRP is off", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_CommandLineOverride_WinsOverFile()
     {
         var path = WriteConfig($$"""
