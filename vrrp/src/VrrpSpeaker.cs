@@ -365,6 +365,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
         public void ClaimAddresses() => worker.Claim();
 
+        public void AnnounceAddresses() => worker.Announce();
+
         public void ReleaseAddresses() => worker.Release();
     }
 

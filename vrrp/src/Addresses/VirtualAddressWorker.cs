@@ -15,6 +15,7 @@ internal sealed partial class VirtualAddressWorker
     private enum Command
     {
         Claim,
+        Announce,
         Release,
     }
 
@@ -50,6 +51,9 @@ internal sealed partial class VirtualAddressWorker
     /// <summary>Queues adding the addresses and announcing them.</summary>
     public void Claim() => _commands.Writer.TryWrite(Command.Claim);
 
+    /// <summary>Queues announcing the addresses again, without adding them; skipped when a release is queued.</summary>
+    public void Announce() => _commands.Writer.TryWrite(Command.Announce);
+
     /// <summary>Queues removing the addresses and cancels an announcement in progress.</summary>
     public void Release()
     {
@@ -75,13 +79,17 @@ internal sealed partial class VirtualAddressWorker
         {
             try
             {
-                if (command == Command.Claim)
+                switch (command)
                 {
-                    await ClaimAsync();
-                }
-                else
-                {
-                    await ReleaseAsync();
+                    case Command.Claim:
+                        await ClaimAsync();
+                        break;
+                    case Command.Announce:
+                        await AnnounceAsync();
+                        break;
+                    default:
+                        await ReleaseAsync();
+                        break;
                 }
             }
             catch (Exception ex)
@@ -103,6 +111,11 @@ internal sealed partial class VirtualAddressWorker
             }
         }
 
+        await AnnounceAsync();
+    }
+
+    private async Task AnnounceAsync()
+    {
         CancellationTokenSource announcement;
         lock (_lock)
         {

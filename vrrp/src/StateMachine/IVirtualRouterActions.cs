@@ -12,6 +12,9 @@ internal interface IVirtualRouterActions
     /// <summary>Adds the virtual addresses to the interface and announces them with gratuitous ARP.</summary>
     void ClaimAddresses();
 
+    /// <summary>Announces the virtual addresses again with gratuitous ARP, while this router is already master.</summary>
+    void AnnounceAddresses();
+
     /// <summary>Removes the virtual addresses from the interface.</summary>
     void ReleaseAddresses();
 }

@@ -245,6 +245,11 @@ internal sealed partial class VirtualRouter : IDisposable
         {
             Log.LowerPriorityAnswered(_logger, _settings.VirtualRouterId, source, priority, _settings.Priority);
             SendAdvertisement(_settings.Priority);
+
+            // The sender may have been master for a while, for example while this process was stopped, and hosts
+            // then still send to its MAC address. Gratuitous ARP corrects them at once, as keepalived does when
+            // vrrp_garp_lower_prio_repeat is set. The reply limit above also limits these frames.
+            _actions.AnnounceAddresses();
         }
     }
 

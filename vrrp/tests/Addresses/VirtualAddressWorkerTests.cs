@@ -32,6 +32,37 @@ public sealed class VirtualAddressWorkerTests
     }
 
     [Fact]
+    public async Task Announce_SendsArpWithoutAdding()
+    {
+        var worker = CreateWorker();
+
+        worker.Announce();
+        await worker.CompleteAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, _platform.ArpSender.Announcements);
+        Assert.Empty(_platform.Events);
+    }
+
+    [Fact]
+    public async Task AnnounceBeforeRelease_SkipsAnnouncement()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _platform.AddGate = gate.Task;
+        var worker = CreateWorker();
+        worker.Claim();
+        await _platform.AddStarted.Task.WaitAsync(SignalTimeout, TestContext.Current.CancellationToken);
+
+        // The repeat announcement is queued, then the node steps down before either announcement ran.
+        worker.Announce();
+        worker.Release();
+        gate.SetResult();
+        await worker.CompleteAsync(TestContext.Current.CancellationToken).WaitAsync(SignalTimeout, TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, _platform.ArpSender.Announcements);
+        Assert.Equal("remove 198.51.100.101/24", _platform.Events[^1]);
+    }
+
+    [Fact]
     public async Task Release_DuringAnnouncement_CancelsIt()
     {
         _platform.ArpSender.HoldUntilCancelled = true;

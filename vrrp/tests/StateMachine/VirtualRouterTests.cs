@@ -276,7 +276,23 @@ public sealed class VirtualRouterTests
         router.OnAdvertisement(LowerPeer, 100, 100);
 
         Assert.Equal(VrrpState.Master, router.State);
-        Assert.Equal(["send 100"], _actions.Actions);
+        Assert.Equal(["send 100", "announce"], _actions.Actions);
+    }
+
+    [Fact]
+    public void Master_ResumedAfterBackupTakeover_AnnouncesAddresses()
+    {
+        // This master was frozen long enough for the priority-50 backup to take over and send gratuitous ARP. On
+        // resume, the backup's adverts are the first thing this master hears, and hosts still use the backup's MAC.
+        var router = CreateMaster();
+        _time.Advance(Cs(500));
+        _actions.Clear();
+
+        router.OnAdvertisement(LowerPeer, 50, 100);
+        router.OnAdvertisement(LowerPeer, 50, 100);
+
+        Assert.Equal(VrrpState.Master, router.State);
+        Assert.Equal(["send 100", "announce"], _actions.Actions);
     }
 
     [Fact]
@@ -288,7 +304,7 @@ public sealed class VirtualRouterTests
         router.OnAdvertisement(HigherPeer, 50, 100);
 
         Assert.Equal(VrrpState.Master, router.State);
-        Assert.Equal(["send 100"], _actions.Actions);
+        Assert.Equal(["send 100", "announce"], _actions.Actions);
 
         // The periodic advert still comes at its usual time.
         _time.Advance(Cs(70));
@@ -307,6 +323,7 @@ public sealed class VirtualRouterTests
         }
 
         Assert.Equal(1, _actions.SentCount(100));
+        Assert.Equal(1, _actions.Actions.Count(a => a == "announce"));
         Assert.Equal(1999, _counters.RepliesSuppressed);
 
         // The periodic advert is not a reply and still comes at its usual time.
@@ -332,6 +349,7 @@ public sealed class VirtualRouterTests
         }
 
         Assert.Equal(1, _actions.SentCount(100));
+        Assert.DoesNotContain("announce", _actions.Actions);
         Assert.Equal(1999, _counters.RepliesSuppressed);
 
         // The Adver_Timer restarted with the one reply and sends the next periodic advert a full interval later.

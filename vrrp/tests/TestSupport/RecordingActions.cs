@@ -2,7 +2,7 @@ using Tandem.Vrrp.StateMachine;
 
 namespace Tandem.Vrrp.Tests.TestSupport;
 
-/// <summary>Records the state machine's actions as short strings: "send 100", "claim", "release".</summary>
+/// <summary>Records the state machine's actions as short strings: "send 100", "claim", "announce", "release".</summary>
 internal sealed class RecordingActions : IVirtualRouterActions
 {
     private readonly List<string> _actions = [];
@@ -31,6 +31,8 @@ internal sealed class RecordingActions : IVirtualRouterActions
     public void SendAdvertisement(byte priority) => Add($"send {priority}");
 
     public void ClaimAddresses() => Add("claim");
+
+    public void AnnounceAddresses() => Add("announce");
 
     public void ReleaseAddresses() => Add("release");
 
