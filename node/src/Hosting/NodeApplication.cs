@@ -53,6 +53,7 @@ internal static partial class NodeApplication
 
         var errors = new List<string>();
         var warnings = new List<string>();
+        NodeConfigurationSources.CheckTopLevelSections(builder.Configuration, errors);
         var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings, out var proxy);
         var management = ManagementSettings.Load(builder.Configuration, proxy.Port, errors);
         await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors);

@@ -84,6 +84,7 @@ internal static partial class NodeCommands
         }
 
         var errors = new List<string>();
+        NodeConfigurationSources.CheckTopLevelSections(configuration, errors);
         var vrrp = NodeSettingsLoader.LoadVrrp(configuration, errors);
         if (errors.Count > 0)
         {

@@ -98,6 +98,42 @@ public sealed class NodeCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_MisspelledSection_Exits78()
+    {
+        var path = WriteConfig($$"""
+            {
+              "Proxy": { "Address": "127.0.0.1", "Port": 8443, "CertificatePath": "{{_certificate.CertificatePath}}", "KeyPath": "{{_certificate.KeyPath}}" },
+              "Vrpp": { "Interface": "eth0" },
+              "Kestrel": { "Endpoints": { "Http": { "Url": "http://127.0.0.1:8080" } } },
+              "AllowedHosts": "*",
+              "ReverseProxy": { "Routes": { "all": { "ClusterId": "backends", "Match": { "Path": "{**catch-all}" } } },
+                                "Clusters": { "backends": { "Destinations": { "b1": { "Address": "http://127.0.0.1:1/" } } } } }
+            }
+            """);
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path, "--Mangement:Port=0"], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        var printed = _error.ToString();
+        Assert.Contains("error: Vrpp is not a section that the node reads. Check the spelling.", printed, StringComparison.Ordinal);
+        Assert.Contains("error: Mangement is not a section that the node reads.", printed, StringComparison.Ordinal);
+        Assert.Contains("error: Kestrel is not supported", printed, StringComparison.Ordinal);
+        Assert.DoesNotContain("AllowedHosts is not", printed, StringComparison.Ordinal);
+        Assert.Contains("3 error(s)", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Release_MisspelledSection_Exits78()
+    {
+        var path = WriteConfig("""{ "Vrpp": { "Interface": "eth0", "VirtualRouterId": 51 } }""");
+
+        var exitCode = await NodeCommands.RunAsync(["release", "--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains("error: Vrpp is not a section that the node reads.", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_CommandLineOverride_WinsOverFile()
     {
         var path = WriteConfig($$"""
