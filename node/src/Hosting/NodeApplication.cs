@@ -56,7 +56,7 @@ internal static partial class NodeApplication
         NodeConfigurationSources.CheckTopLevelSections(builder.Configuration, errors);
         var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings, out var proxy);
         var management = ManagementSettings.Load(builder.Configuration, proxy.Port, errors);
-        await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors);
+        await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors, warnings);
         if (errors.Count > 0 || settings is null)
         {
             throw new InvalidNodeConfigurationException(errors, warnings);

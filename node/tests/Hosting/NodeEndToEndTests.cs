@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Tandem.Node.Hosting;
@@ -37,6 +38,9 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
         var handler = new SocketsHttpHandler
         {
             UseCookies = false,
+
+            // Lets tests send header values outside ASCII, as curl and browsers can.
+            RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             SslOptions = new SslClientAuthenticationOptions
             {
@@ -182,6 +186,19 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
         Assert.Equal("for=198.51.100.23", echo["Forwarded"]);
     }
 
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task NonAsciiHeader_ReachesBackendUnchanged(string version)
+    {
+        await StartNodeAsync();
+
+        using var response = await SendAsync(Version.Parse(version), header: ("X-Test-Text", "café ü €"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("café ü €", (await ReadEchoAsync(response))["X-Test-Text"]);
+    }
+
     [Fact]
     public async Task Startup_LogsVrrpOffAndSingleNodeStore()
     {
@@ -203,7 +220,11 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
         await _node.StartAsync(TestContext.Current.CancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(Version version, string? cookie = null, string? forgedClient = null)
+    private async Task<HttpResponseMessage> SendAsync(
+        Version version,
+        string? cookie = null,
+        string? forgedClient = null,
+        (string Name, string Value)? header = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{_port}/hello")
         {
@@ -221,6 +242,11 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
             request.Headers.Add("X-Forwarded-For", forgedClient);
             request.Headers.Add("X-Real-IP", forgedClient);
             request.Headers.Add("Forwarded", $"for={forgedClient}");
+        }
+
+        if (header is { } extra)
+        {
+            request.Headers.Add(extra.Name, extra.Value);
         }
 
         return await _client.SendAsync(request, TestContext.Current.CancellationToken);

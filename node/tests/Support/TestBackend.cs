@@ -10,13 +10,16 @@ using Microsoft.Extensions.Logging;
 namespace Tandem.Node.Tests.Support;
 
 /// <summary>
-/// A plain-HTTP backend on 127.0.0.1 and a free port. It responds to every request with its name and the forwarded
-/// headers it received, one <c>Name: value</c> line each.
+/// A plain-HTTP backend on 127.0.0.1 and a free port. It responds to every request with its name, the forwarded
+/// headers and the <c>X-Test-Text</c> header it received, one <c>Name: value</c> line each.
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
 {
     private static readonly string[] EchoedHeaders =
-        ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "X-Real-IP", "Forwarded"];
+        [
+            "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "X-Real-IP", "Forwarded",
+            "X-Test-Text",
+        ];
 
     private readonly WebApplication _app;
 
