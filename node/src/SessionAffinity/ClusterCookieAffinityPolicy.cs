@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tandem.Node.Logging;
 using Tandem.SessionStore;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.SessionAffinity;
 
@@ -105,6 +106,13 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         if (cancellationToken.IsCancellationRequested)
         {
             // The client has disconnected, so no one would receive the cookie.
+            return;
+        }
+
+        if (context.Features.Get<IForwarderErrorFeature>() is not null)
+        {
+            // YARP reached no destination, or lost it mid-response, and generated the response itself. It calls
+            // response transforms, this one included, after it records the error, so a failed forward pins nothing.
             return;
         }
 
