@@ -14,9 +14,11 @@ namespace Tandem.Node.Hosting;
 /// </summary>
 internal static class ReverseProxyValidation
 {
-    public static async Task ValidateAsync(IConfiguration configuration, List<string> errors)
+    public static async Task ValidateAsync(IConfiguration configuration, List<string> errors, List<string> warnings)
     {
         var section = configuration.GetSection("ReverseProxy");
+        ReverseProxyKeyCheck.Check(section, errors);
+
         if (!section.GetSection("Routes").GetChildren().Any())
         {
             errors.Add(
@@ -73,6 +75,14 @@ internal static class ReverseProxyValidation
 
         foreach (var cluster in proxyConfig.Clusters)
         {
+            if (cluster.Destinations is null || cluster.Destinations.Count == 0)
+            {
+                warnings.Add(
+                    $"ReverseProxy:Clusters:{cluster.ClusterId} has no destinations, so every request routed to it " +
+                    $"gets 503. Add one under ReverseProxy:Clusters:{cluster.ClusterId}:Destinations, for example " +
+                    "\"b1\": { \"Address\": \"http://198.51.100.31:8080/\" }.");
+            }
+
             foreach (var exception in await validator.ValidateClusterAsync(cluster))
             {
                 errors.Add($"ReverseProxy:Clusters:{cluster.ClusterId}: {exception.Message}");
