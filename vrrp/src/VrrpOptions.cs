@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text;
 using Tandem.Vrrp.Addresses;
@@ -85,9 +86,16 @@ public sealed class VrrpOptions
 
     /// <summary>
     /// Checks every setting and returns one message per invalid value, each naming the setting, the value and the fix.
-    /// An empty list means the options are valid.
+    /// An empty list means the options are valid. <see cref="Interface"/> must also exist in this process's network
+    /// namespace.
     /// </summary>
-    public IReadOnlyList<string> Validate()
+    public IReadOnlyList<string> Validate() => Validate(ListInterfaceNames);
+
+    /// <summary>
+    /// Checks every setting as <see cref="Validate()"/> does, but takes the existing interface names from
+    /// <paramref name="listInterfaceNames"/>. When that returns null, the existence of the interface is not checked.
+    /// </summary>
+    internal IReadOnlyList<string> Validate(Func<IReadOnlyCollection<string>?> listInterfaceNames)
     {
         var errors = new List<string>();
 
@@ -98,6 +106,11 @@ public sealed class VrrpOptions
         else if (Interface.Length > MaxInterfaceNameLength || Interface.Contains('/') || Interface.Any(char.IsWhiteSpace))
         {
             errors.Add($"{SectionName}:{nameof(Interface)} '{Interface}' is not a valid Linux interface name. Use the name shown by 'ip link', at most {MaxInterfaceNameLength} characters, without '/' or spaces.");
+        }
+        else if (listInterfaceNames() is { } names && !names.Contains(Interface, StringComparer.Ordinal))
+        {
+            var existing = names.Count == 0 ? "none" : string.Join(", ", names.Order(StringComparer.Ordinal));
+            errors.Add($"{SectionName}:{nameof(Interface)} '{Interface}' does not exist on this host. Set it to the interface that carries the VRRP adverts; the interfaces here are: {existing}.");
         }
 
         if (VirtualRouterId is < 1 or > 255)
@@ -238,6 +251,22 @@ public sealed class VrrpOptions
             {
                 errors.Add($"{key}:{i} '{text}' repeats an earlier entry. Remove the duplicate.");
             }
+        }
+    }
+
+    /// <summary>
+    /// Returns the names of the network interfaces in this process's network namespace, or null when the system
+    /// cannot list them. In that case the speaker reports a missing interface when it starts.
+    /// </summary>
+    internal static IReadOnlyCollection<string>? ListInterfaceNames()
+    {
+        try
+        {
+            return NetworkInterface.GetAllNetworkInterfaces().Select(n => n.Name).ToArray();
+        }
+        catch (NetworkInformationException)
+        {
+            return null;
         }
     }
 

@@ -85,7 +85,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
             _started = true;
         }
 
-        ThrowIfInvalid(Options);
+        ThrowIfInvalid(Options, _platform.ListInterfaceNames);
         var virtualAddresses = Options.ParseVirtualAddresses();
         var vrid = (byte)Options.VirtualRouterId;
         var version = Options.ParseVersion();
@@ -192,7 +192,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     /// <exception cref="InvalidOperationException">At least one address could not be removed; the log has the command's error.</exception>
     public static async Task ReleaseAddressesAsync(VrrpOptions options, ILogger logger, CancellationToken cancellationToken)
     {
-        ThrowIfInvalid(options);
+        ThrowIfInvalid(options, VrrpOptions.ListInterfaceNames);
         var configurator = new IpCommandAddressConfigurator(TimeProvider.System, logger);
         await RemoveAddressesAsync(configurator, options.Interface, options.ParseVirtualAddresses(), cancellationToken);
     }
@@ -214,9 +214,9 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         }
     }
 
-    private static void ThrowIfInvalid(VrrpOptions options)
+    private static void ThrowIfInvalid(VrrpOptions options, Func<IReadOnlyCollection<string>?> listInterfaceNames)
     {
-        var errors = options.Validate();
+        var errors = options.Validate(listInterfaceNames);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(VrrpOptions.SectionName, typeof(VrrpOptions), errors);

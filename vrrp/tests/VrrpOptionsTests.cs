@@ -2,9 +2,10 @@ namespace Tandem.Vrrp.Tests;
 
 public sealed class VrrpOptionsTests
 {
+    // lo exists in every Linux network namespace, so Validate() finds it on any test host.
     private static VrrpOptions Valid() => new()
     {
-        Interface = "eth0",
+        Interface = "lo",
         VirtualRouterId = 51,
         Priority = 150,
         VirtualAddresses = ["198.51.100.100/24"],
@@ -85,6 +86,38 @@ public sealed class VrrpOptionsTests
 
         Assert.StartsWith($"Vrrp:VirtualAddresses:1 '{address}'", error, StringComparison.Ordinal);
         Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_MissingInterface_ListsExistingOnes()
+    {
+        var options = Valid();
+        options.Interface = "nosuch0";
+
+        var error = Assert.Single(options.Validate(() => ["lo", "eth1", "eth0"]));
+
+        Assert.Equal("Vrrp:Interface 'nosuch0' does not exist on this host. Set it to the interface that carries the VRRP adverts; the interfaces here are: eth0, eth1, lo.", error);
+    }
+
+    [Fact]
+    public void Validate_MissingInterface_CheckedOnThisHost()
+    {
+        var options = Valid();
+        options.Interface = "nosuch0";
+
+        var error = Assert.Single(options.Validate());
+
+        Assert.StartsWith("Vrrp:Interface 'nosuch0' does not exist on this host.", error, StringComparison.Ordinal);
+        Assert.Contains("lo", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_InterfacesUnlisted_SkipsExistenceCheck()
+    {
+        var options = Valid();
+        options.Interface = "nosuch0";
+
+        Assert.Empty(options.Validate(() => null));
     }
 
     [Fact]

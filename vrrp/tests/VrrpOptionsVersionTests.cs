@@ -5,7 +5,7 @@ public sealed class VrrpOptionsVersionTests
 {
     private static VrrpOptions Valid(int version = 3) => new()
     {
-        Interface = "eth0",
+        Interface = "lo",
         VirtualRouterId = 51,
         Priority = 150,
         Version = version,

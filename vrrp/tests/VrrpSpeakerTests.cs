@@ -45,6 +45,19 @@ public sealed class VrrpSpeakerTests
     }
 
     [Fact]
+    public async Task StartAsync_MissingInterface_ThrowsBeforeAnyAction()
+    {
+        _platform.InterfaceNames = ["lo", "eth0"];
+        await using var speaker = CreateSpeaker(Options(), new FakeTimeProvider());
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => speaker.StartAsync(TestContext.Current.CancellationToken));
+
+        var failure = Assert.Single(exception.Failures);
+        Assert.StartsWith("Vrrp:Interface 'veth-test' does not exist on this host.", failure, StringComparison.Ordinal);
+        Assert.Empty(_platform.Events);
+    }
+
+    [Fact]
     public async Task StartAsync_RemovesStaleAddressesFirst()
     {
         await using var speaker = CreateSpeaker(Options(), new FakeTimeProvider());

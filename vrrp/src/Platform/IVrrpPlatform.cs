@@ -6,6 +6,9 @@ namespace Tandem.Vrrp.Platform;
 /// <summary>The operating-system services a speaker uses, so that tests can replace them.</summary>
 internal interface IVrrpPlatform
 {
+    /// <summary>Returns the names of the interfaces that exist, or null when they cannot be listed.</summary>
+    IReadOnlyCollection<string>? ListInterfaceNames();
+
     /// <summary>Reads the interface's index, addresses and MAC; throws <see cref="InvalidOperationException"/> with the fix when it is unusable.</summary>
     InterfaceInfo ResolveInterface(string name, IReadOnlyCollection<IPAddress> virtualAddresses);
 

@@ -29,6 +29,8 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
 
     public IAddressConfigurator Addresses { get; }
 
+    public IReadOnlyCollection<string>? ListInterfaceNames() => VrrpOptions.ListInterfaceNames();
+
     public InterfaceInfo ResolveInterface(string name, IReadOnlyCollection<IPAddress> virtualAddresses)
     {
         var networkInterface = NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == name)

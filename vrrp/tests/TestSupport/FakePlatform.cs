@@ -44,6 +44,11 @@ internal sealed class FakePlatform : IVrrpPlatform
 
     public IAddressConfigurator Addresses { get; }
 
+    /// <summary>The interfaces that the fake host has; the speaker tests use veth-test.</summary>
+    public IReadOnlyCollection<string>? InterfaceNames { get; set; } = ["lo", "veth-test"];
+
+    public IReadOnlyCollection<string>? ListInterfaceNames() => InterfaceNames;
+
     public InterfaceInfo ResolveInterface(string name, IReadOnlyCollection<IPAddress> virtualAddresses)
     {
         Record("resolve");
