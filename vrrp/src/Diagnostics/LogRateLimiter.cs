@@ -41,5 +41,31 @@ internal sealed class LogRateLimiter<TKey>
         }
     }
 
+    /// <summary>
+    /// Returns every key with occurrences suppressed since its last report, with their number, and sets those numbers
+    /// to zero. The interval keeps running, so the next occurrence of a key is still suppressed until it ends.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<TKey, long>> TakeSuppressed()
+    {
+        lock (_lock)
+        {
+            var suppressedCounts = new List<KeyValuePair<TKey, long>>();
+            foreach (var (key, entry) in _entries)
+            {
+                if (entry.Suppressed > 0)
+                {
+                    suppressedCounts.Add(new KeyValuePair<TKey, long>(key, entry.Suppressed));
+                }
+            }
+
+            foreach (var (key, _) in suppressedCounts)
+            {
+                _entries[key] = _entries[key] with { Suppressed = 0 };
+            }
+
+            return suppressedCounts;
+        }
+    }
+
     private readonly record struct Entry(long LastLogged, long Suppressed);
 }

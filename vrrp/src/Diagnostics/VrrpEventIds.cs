@@ -11,6 +11,7 @@ internal static class VrrpEventIds
     public const int PreemptDiscarded = 5;
     public const int LowerPriorityAnswered = 6;
     public const int MasterAdverIntervalChanged = 7;
+    public const int PriorityZeroRepeated = 8;
 
     // Packets, 20-39.
     public const int PacketRejected = 20;

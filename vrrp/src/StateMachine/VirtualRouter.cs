@@ -22,6 +22,7 @@ internal sealed partial class VirtualRouter : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly VrrpCounters _counters;
+    private readonly LogRateLimiter<byte> _priorityZeroLogLimiter;
     private readonly Lock _lock = new();
 
     private VrrpState _state = VrrpState.Initialize;
@@ -43,6 +44,7 @@ internal sealed partial class VirtualRouter : IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _counters = counters ?? new VrrpCounters();
+        _priorityZeroLogLimiter = new LogRateLimiter<byte>(timeProvider, AdvertisementReceiver.LogInterval);
         _masterAdverIntervalCentiseconds = settings.AdvertisementIntervalCentiseconds;
     }
 
@@ -181,10 +183,21 @@ internal sealed partial class VirtualRouter : IDisposable
     {
         if (priority == 0)
         {
-            // The master is leaving: take over after Skew_Time instead of Master_Down_Interval.
+            // The master is leaving: take over after Skew_Time instead of Master_Down_Interval. RFC 9568 §6.4.2 does
+            // not require the sender to be the master heard last, and neither keepalived nor FRR vrrpd checks it, so
+            // neither does this router. The log is rate-limited because anyone on the link can send such adverts.
             var skew = ComputeSkewTime();
-            Log.PriorityZeroReceived(_logger, _settings.VirtualRouterId, source, skew);
-            StartMasterDownTimer(skew, $"master {source} sent priority 0 and Skew_Time ({skew} cs) passed");
+            if (_priorityZeroLogLimiter.ShouldLog(_settings.VirtualRouterId, out var suppressed))
+            {
+                if (suppressed > 0)
+                {
+                    Log.PriorityZeroRepeated(_logger, _settings.VirtualRouterId, suppressed);
+                }
+
+                Log.PriorityZeroReceived(_logger, _settings.VirtualRouterId, source, skew);
+            }
+
+            StartMasterDownTimer(skew, $"{source} sent priority 0 and Skew_Time ({skew} cs) passed");
             return;
         }
 
@@ -474,8 +487,11 @@ internal sealed partial class VirtualRouter : IDisposable
         [LoggerMessage(EventId = VrrpEventIds.StateChangedHandlerFailed, Level = LogLevel.Error, Message = "VRID {vrid} a StateChanged handler failed on {from} -> {to}; the transition itself completed")]
         public static partial void StateChangedHandlerFailed(ILogger logger, byte vrid, VrrpState from, VrrpState to, Exception exception);
 
-        [LoggerMessage(EventId = VrrpEventIds.PriorityZeroReceived, Level = LogLevel.Information, Message = "VRID {vrid} master {source} sent priority 0; taking over in Skew_Time {skewCentiseconds} cs unless it returns")]
-        public static partial void PriorityZeroReceived(ILogger logger, byte vrid, IPAddress source, int skewCentiseconds);
+        [LoggerMessage(EventId = VrrpEventIds.PriorityZeroReceived, Level = LogLevel.Information, Message = "VRID {vrid} received priority 0 from {sender}; taking over in Skew_Time {skewCentiseconds} cs unless a master advertises first")]
+        public static partial void PriorityZeroReceived(ILogger logger, byte vrid, IPAddress sender, int skewCentiseconds);
+
+        [LoggerMessage(EventId = VrrpEventIds.PriorityZeroRepeated, Level = LogLevel.Information, Message = "VRID {vrid} received {count} more adverts with priority 0 since the last report; each one restarted the Master_Down_Timer at Skew_Time")]
+        public static partial void PriorityZeroRepeated(ILogger logger, byte vrid, long count);
 
         [LoggerMessage(EventId = VrrpEventIds.PreemptDiscarded, Level = LogLevel.Debug, Message = "VRID {vrid} discarded advert from {source} with lower priority {priority} (ours {localPriority}); preempting it")]
         public static partial void PreemptDiscarded(ILogger logger, byte vrid, IPAddress source, byte priority, byte localPriority);

@@ -162,6 +162,50 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
+    public void Backup_PriorityZeroFromOtherSender_TakesOverAfterSkew()
+    {
+        // keepalived and FRR vrrpd accept priority 0 from any sender, as RFC 9568 §6.4.2 does not name one.
+        var router = CreateRouter();
+        router.Start();
+        router.OnAdvertisement(LowerPeer, 150, 100);
+
+        router.OnAdvertisement(HigherPeer, 0, 100);
+
+        _time.Advance(Cs(60));
+        Assert.Equal(VrrpState.Master, router.State);
+        Assert.Contains(_logs.Entries, e => e.Message.StartsWith("VRID 1 received priority 0 from 198.51.100.13;", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Backup_PriorityZeroFlood_LogsOncePerMinute()
+    {
+        var router = CreateRouter();
+        router.Start();
+        router.OnAdvertisement(LowerPeer, 150, 100);
+
+        for (var i = 0; i < 2000; i++)
+        {
+            router.OnAdvertisement(HigherPeer, 0, 100);
+        }
+
+        Assert.Single(_logs.Entries, e => e.EventId.Name == "PriorityZeroReceived");
+        Assert.DoesNotContain(_logs.Entries, e => e.EventId.Name == "PriorityZeroRepeated");
+
+        // The master keeps advertising, so this router stays backup while a minute passes.
+        for (var second = 0; second < 60; second++)
+        {
+            router.OnAdvertisement(LowerPeer, 150, 100);
+            _time.Advance(Cs(100));
+        }
+
+        router.OnAdvertisement(HigherPeer, 0, 100);
+
+        var repeated = Assert.Single(_logs.Entries, e => e.EventId.Name == "PriorityZeroRepeated");
+        Assert.Equal("VRID 1 received 1999 more adverts with priority 0 since the last report; each one restarted the Master_Down_Timer at Skew_Time", repeated.Message);
+        Assert.Equal(2, _logs.Entries.Count(e => e.EventId.Name == "PriorityZeroReceived"));
+    }
+
+    [Fact]
     public void Backup_PreemptOn_IgnoresLowerPriorityMaster()
     {
         var router = CreateRouter(priority: 150);
