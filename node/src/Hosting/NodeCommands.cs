@@ -119,17 +119,10 @@ internal static partial class NodeCommands
         return ExitCodes.Success;
     }
 
-    private static bool IsConfigurationFileError(Exception exception) =>
-        exception is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
-            or UnauthorizedAccessException;
+    private static bool IsConfigurationFileError(Exception exception) => ConfigurationFileError.IsFileError(exception);
 
-    private static async Task WriteConfigurationFileErrorAsync(TextWriter error, string configPath, Exception exception)
-    {
-        var detail = exception.InnerException is null ? exception.Message : $"{exception.Message} {exception.InnerException.Message}";
-        await error.WriteLineAsync(
-            $"tandem-node: cannot read the configuration file '{configPath}': {detail} " +
-            "Pass the path of the node's JSON configuration file with --config.");
-    }
+    private static async Task WriteConfigurationFileErrorAsync(TextWriter error, string configPath, Exception exception) =>
+        await error.WriteLineAsync($"tandem-node: {ConfigurationFileError.Describe(configPath, exception)}");
 
     private static async Task WriteConfigurationErrorsAsync(
         TextWriter error,

@@ -33,14 +33,44 @@ public sealed class NodeCommandsTests : IDisposable
     }
 
     [Fact]
-    public async Task Run_MalformedJson_Exits78()
+    public async Task Run_MissingRelativeConfigFile_ShowsBothPaths()
     {
-        var path = WriteConfig("{ \"Proxy\": ");
+        var relative = Path.Combine("tandem", $"nope-{Guid.NewGuid():N}.json");
+
+        var exitCode = await NodeCommands.RunAsync(["--config", relative], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Equal(
+            $"tandem-node: the configuration file '{relative}' (resolved to '{Path.GetFullPath(relative)}') was not found. " +
+            $"Check the path given with --config. A relative path is resolved from the current directory, " +
+            $"'{Environment.CurrentDirectory}'.{Environment.NewLine}",
+            _error.ToString());
+    }
+
+    [Fact]
+    public async Task Run_MalformedJson_ReportsLineAndPosition()
+    {
+        var path = WriteConfig("{\n  \"Proxy\": {\n    \"Port\": 443\n  }\n  \"Node\": {}\n}\n");
 
         var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
-        Assert.Contains("cannot read the configuration file", _error.ToString(), StringComparison.Ordinal);
+        var printed = _error.ToString();
+        Assert.Contains($"the configuration file '{path}' is not valid JSON: line 5, position 3.", printed, StringComparison.Ordinal);
+        Assert.Contains("a missing comma", printed, StringComparison.Ordinal);
+        Assert.DoesNotContain("--config", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_DuplicateJsonKey_ReportsKey()
+    {
+        var path = WriteConfig("""{ "Node": { "Name": "a", "Name": "b" } }""");
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
+        Assert.Contains($"the configuration file '{path}' is invalid:", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Node:Name", _error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
