@@ -12,4 +12,6 @@ internal static class EventIds
     public const int RedisConnectionRestored = 2003;
     public const int StoreOperationFailed = 2004;
     public const int RedisNotConnectedAtStartup = 2005;
+    public const int RedisConnectionFailedAfterSuppressed = 2006;
+    public const int StoreOperationFailedAfterSuppressed = 2007;
 }

@@ -56,8 +56,8 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     public bool IsConnected => _connection.IsConnected;
 
     /// <summary>
-    /// The last connection failure as failure type, endpoint and exception message, or null before the first. It
-    /// carries the same text as the connection-failure log line.
+    /// The last connection failure as failure type, endpoint and a short cause, or null before the first. It carries
+    /// the same cause as the connection-failure log line.
     /// </summary>
     public string? LastConnectionError { get; private set; }
 
@@ -215,9 +215,18 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     {
         _metrics.RecordFailure(operation, reason);
 
-        if (_failureLogLimiter.TryEnter((operation, reason), out var suppressed))
+        if (!_failureLogLimiter.TryEnter((operation, reason), out var suppressed))
         {
-            Log.OperationFailed(_logger, operation, clusterId, reason, suppressed, DescribeFailure(exception));
+            return;
+        }
+
+        if (suppressed == 0)
+        {
+            Log.OperationFailed(_logger, operation, clusterId, reason, DescribeFailure(exception));
+        }
+        else
+        {
+            Log.OperationFailedAfterSuppressed(_logger, operation, clusterId, reason, DescribeFailure(exception), suppressed);
         }
     }
 
@@ -242,18 +251,50 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs args)
     {
         var endPoint = FormatEndPoint(args.EndPoint);
-        LastConnectionError = $"{args.FailureType} on {endPoint}: {args.Exception?.Message ?? "no exception"}";
+        var cause = DescribeCause(args.FailureType, args.Exception);
+        LastConnectionError = $"{args.FailureType} on {endPoint}: {cause}";
         ConnectivityChanged?.Invoke();
-        if (_connectionLogLimiter.TryEnter(endPoint, out var suppressed))
+        if (!_connectionLogLimiter.TryEnter(endPoint, out var suppressed))
         {
-            Log.ConnectionFailed(
-                _logger,
-                endPoint,
-                args.ConnectionType,
-                args.FailureType,
-                args.Exception?.Message ?? "no exception",
-                suppressed);
+            return;
         }
+
+        if (suppressed == 0)
+        {
+            Log.ConnectionFailed(_logger, endPoint, args.ConnectionType, args.FailureType, cause);
+        }
+        else
+        {
+            Log.ConnectionFailedAfterSuppressed(_logger, endPoint, args.ConnectionType, args.FailureType, cause, suppressed);
+        }
+    }
+
+    /// <summary>
+    /// Returns the cause of a connection failure in a few words, such as <c>Connection refused</c> or
+    /// <c>ReadEndOfStream</c>. The exception message itself starts with the failure type again and ends with a long
+    /// list of connection counters and the library version, which would repeat in every log line.
+    /// </summary>
+    internal static string DescribeCause(ConnectionFailureType failureType, Exception? exception)
+    {
+        if (exception?.InnerException is { } inner)
+        {
+            return inner.Message;
+        }
+
+        // The library's message starts with the failure type and, when it knows one, the cause in brackets, as in
+        // "SocketClosed (ReadEndOfStream, last-recv: 0) on 127.0.0.1:6379/Interactive, ...".
+        var message = exception?.Message ?? "";
+        var prefix = failureType + " (";
+        if (message.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            var end = message.IndexOfAny([',', ')'], prefix.Length);
+            if (end > prefix.Length)
+            {
+                return message[prefix.Length..end];
+            }
+        }
+
+        return "no further detail";
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs args)
@@ -289,14 +330,24 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         public static partial void NotConnectedAtStartup(ILogger logger, string endPoints);
 
         [LoggerMessage(EventIds.RedisConnectionFailed, LogLevel.Warning,
-            "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType}: {Error}. " +
-            "Reconnecting in the background. {SuppressedCount} earlier failures of this connection were not logged")]
+            "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType} ({Cause}). " +
+            "Reconnecting in the background")]
         public static partial void ConnectionFailed(
             ILogger logger,
             string endPoint,
             ConnectionType connectionType,
             ConnectionFailureType failureType,
-            string error,
+            string cause);
+
+        [LoggerMessage(EventIds.RedisConnectionFailedAfterSuppressed, LogLevel.Warning,
+            "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType} ({Cause}). " +
+            "Reconnecting in the background. {SuppressedCount} earlier failures of this connection were not logged")]
+        public static partial void ConnectionFailedAfterSuppressed(
+            ILogger logger,
+            string endPoint,
+            ConnectionType connectionType,
+            ConnectionFailureType failureType,
+            string cause,
             long suppressedCount);
 
         [LoggerMessage(EventIds.RedisConnectionRestored, LogLevel.Information,
@@ -304,15 +355,24 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         public static partial void ConnectionRestored(ILogger logger, string endPoint, ConnectionType connectionType);
 
         [LoggerMessage(EventIds.StoreOperationFailed, LogLevel.Warning,
-            "Session store {Operation} for cluster {ClusterId} failed with {Reason}, so the request goes on without " +
-            "the shared pin. {SuppressedCount} similar failures since the previous message were not logged. " +
-            "Error: {Error}")]
+            "Session store {Operation} for cluster {ClusterId} failed with {Reason} ({Error}), so the request goes " +
+            "on without the shared pin")]
         public static partial void OperationFailed(
             ILogger logger,
             StoreOperation operation,
             string clusterId,
             StoreFailureReason reason,
-            long suppressedCount,
             string error);
+
+        [LoggerMessage(EventIds.StoreOperationFailedAfterSuppressed, LogLevel.Warning,
+            "Session store {Operation} for cluster {ClusterId} failed with {Reason} ({Error}), so the request goes " +
+            "on without the shared pin. {SuppressedCount} similar failures since the previous message were not logged")]
+        public static partial void OperationFailedAfterSuppressed(
+            ILogger logger,
+            StoreOperation operation,
+            string clusterId,
+            StoreFailureReason reason,
+            string error,
+            long suppressedCount);
     }
 }

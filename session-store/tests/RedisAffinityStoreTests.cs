@@ -171,6 +171,63 @@ public sealed class RedisAffinityStoreTests(RedisServerFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task ServerKilled_LogsEachFailureOnceBriefly()
+    {
+        if (RedisServer.GetSkipReason() is { } reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        await using var server = await RedisServer.StartAsync();
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(new FakeLoggerProvider(logs)));
+        await using var store = await RedisAffinityStore.ConnectAsync(
+            new SessionStoreOptions { Redis = server.Configuration },
+            loggerFactory,
+            TimeProvider.System,
+            new SessionStoreMetrics(),
+            TestContext.Current.CancellationToken);
+        var connectionFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.ConnectivityChanged += () => connectionFailed.TrySetResult();
+
+        await server.KillAsync();
+        await connectionFailed.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await store.GetAsync("backends", NewSessionId(), TestContext.Current.CancellationToken);
+
+        var connectionLine = logs.GetSnapshot().First(record => record.Id.Id == 2002);
+        var operationLine = logs.GetSnapshot().First(record => record.Id.Id == 2004);
+        Assert.DoesNotContain("not logged", connectionLine.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not logged", operationLine.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("v: ", connectionLine.Message, StringComparison.Ordinal);
+        var failureType = connectionLine.GetStructuredStateValue("FailureType")!;
+        Assert.Equal(1, CountOccurrences(connectionLine.Message, failureType));
+        Assert.DoesNotContain("v: ", store.LastConnectionError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(ConnectionFailureType.SocketClosed, "SocketClosed (ReadEndOfStream, last-recv: 0) on 127.0.0.1:6379/Interactive, v: 3.4.35", "ReadEndOfStream")]
+    [InlineData(ConnectionFailureType.SocketClosed, "SocketClosed (ReadEndOfStream) on 127.0.0.1:6379", "ReadEndOfStream")]
+    [InlineData(ConnectionFailureType.SocketClosed, "SocketClosed, v: 3.4.35.1", "no further detail")]
+    [InlineData(ConnectionFailureType.UnableToConnect, "It was not possible to connect to the redis server(s).", "no further detail")]
+    public void DescribeCause_ShortensLibraryMessage(ConnectionFailureType failureType, string message, string expected)
+    {
+        Assert.Equal(expected, RedisAffinityStore.DescribeCause(failureType, new RedisConnectionException(failureType, CommandFlags.None, message, null, CommandStatus.Unknown)));
+    }
+
+    [Fact]
+    public void DescribeCause_PrefersInnerException()
+    {
+        var exception = new RedisConnectionException(
+            ConnectionFailureType.SocketFailure,
+            CommandFlags.None,
+            "SocketFailure (Connection refused) on 127.0.0.1:6379, v: 3.4.35",
+            new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused),
+            CommandStatus.Unknown);
+
+        Assert.Equal("Connection refused", RedisAffinityStore.DescribeCause(ConnectionFailureType.SocketFailure, exception));
+    }
+
+    [Fact]
     public async Task Connect_NothingListening_StartsAndReportsUnavailable()
     {
         var port = RedisServer.GetFreePort();
@@ -222,6 +279,17 @@ public sealed class RedisAffinityStoreTests(RedisServerFixture fixture) : IClass
         var options = new SessionStoreOptions { Redis = configuration, KeyPrefix = keyPrefix };
         return RedisAffinityStore.ConnectAsync(
             options, NullLoggerFactory.Instance, timeProvider, metrics, TestContext.Current.CancellationToken);
+    }
+
+    private static int CountOccurrences(string text, string value)
+    {
+        var count = 0;
+        for (var index = text.IndexOf(value, StringComparison.Ordinal); index >= 0; index = text.IndexOf(value, index + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static string NewSessionId() => Guid.NewGuid().ToString("N");
