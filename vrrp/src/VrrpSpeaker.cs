@@ -55,7 +55,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     public VrrpState State => _running?.Router.State ?? VrrpState.Initialize;
 
-    /// <summary>The last advertisement accepted from the master, or null before the first one or before the start.</summary>
+    /// <summary>The last advertisement accepted from the master; null before the first one, before the start and while this node is master.</summary>
     public VrrpMasterHeard? MasterHeard => _running?.Router.MasterHeard;
 
     /// <summary>The last state change, or null before the start.</summary>
@@ -133,7 +133,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var receiver = new AdvertisementReceiver(context, router, Counters, addressList, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.Packets));
 
         var stopping = new CancellationTokenSource();
-        var running = new Running(router, transport, arpSender, worker, stopping);
+        var running = new Running(router, transport, arpSender, worker, receiver, stopping);
+        running.LogFlushTimer = _timeProvider.CreateTimer(_ => FlushSuppressedLogs(running), null, AdvertisementReceiver.LogInterval, AdvertisementReceiver.LogInterval);
         _running = running;
         running.ReceiveLoop = Task.Run(() => ReceiveLoopAsync(transport, receiver, vrid, stopping.Token), CancellationToken.None);
 
@@ -170,6 +171,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         }
         finally
         {
+            running.LogFlushTimer?.Dispose();
+            FlushSuppressedLogs(running);
             running.Router.Dispose();
             running.Transport.Dispose();
             running.ArpSender.Dispose();
@@ -195,6 +198,17 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         ThrowIfInvalid(options, VrrpOptions.ListInterfaceNames);
         var configurator = new IpCommandAddressConfigurator(TimeProvider.System, logger);
         await RemoveAddressesAsync(configurator, options.Interface, options.ParseVirtualAddresses(), cancellationToken);
+    }
+
+    /// <summary>Reports the repeats that the rate-limited logs left out, so that a burst that ended is still logged.</summary>
+    private void FlushSuppressedLogs(Running running)
+    {
+        running.Receiver.FlushSuppressedLogs();
+        running.Router.FlushSuppressedLogs();
+        foreach (var (socketError, count) in _socketErrorLimiter.TakeSuppressed())
+        {
+            Log.SocketErrorsRepeated(_socketLogger, (byte)Options.VirtualRouterId, count, socketError);
+        }
     }
 
     private static async Task RemoveAddressesAsync(IAddressConfigurator configurator, string interfaceName, IReadOnlyList<VirtualAddress> addresses, CancellationToken cancellationToken)
@@ -254,7 +268,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
                 Counters.OnReceiveError();
                 if (_socketErrorLimiter.ShouldLog(ex.SocketErrorCode, out var suppressed))
                 {
-                    Log.ReceiveFailed(_socketLogger, vrid, ex.SocketErrorCode, suppressed, ex);
+                    LogSocketErrorsRepeated(vrid, ex.SocketErrorCode, suppressed);
+                    Log.ReceiveFailed(_socketLogger, vrid, ex.SocketErrorCode, ex);
                 }
 
                 await DelayAsync(ReceiveErrorBackoff, stopping);
@@ -286,6 +301,14 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         }
     }
 
+    private void LogSocketErrorsRepeated(byte vrid, SocketError socketError, long count)
+    {
+        if (count > 0)
+        {
+            Log.SocketErrorsRepeated(_socketLogger, vrid, count, socketError);
+        }
+    }
+
     private async Task DelayAsync(TimeSpan delay, CancellationToken stopping)
     {
         try
@@ -299,7 +322,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     }
 
     /// <summary>The parts that exist between a successful start and the end of the stop.</summary>
-    private sealed class Running(VirtualRouter router, IVrrpTransport transport, IGratuitousArpSender arpSender, VirtualAddressWorker worker, CancellationTokenSource stopping)
+    private sealed class Running(VirtualRouter router, IVrrpTransport transport, IGratuitousArpSender arpSender, VirtualAddressWorker worker, AdvertisementReceiver receiver, CancellationTokenSource stopping)
     {
         public VirtualRouter Router { get; } = router;
 
@@ -308,6 +331,10 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         public IGratuitousArpSender ArpSender { get; } = arpSender;
 
         public VirtualAddressWorker Worker { get; } = worker;
+
+        public AdvertisementReceiver Receiver { get; } = receiver;
+
+        public ITimer? LogFlushTimer { get; set; }
 
         public CancellationTokenSource Stopping { get; } = stopping;
 
@@ -357,7 +384,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
                     speaker.Counters.OnSendError();
                     if (speaker._socketErrorLimiter.ShouldLog(ex.SocketErrorCode, out var suppressed))
                     {
-                        Log.SendFailed(speaker._socketLogger, template.VirtualRouterId, destination, priority, ex.SocketErrorCode, suppressed, ex);
+                        speaker.LogSocketErrorsRepeated(template.VirtualRouterId, ex.SocketErrorCode, suppressed);
+                        Log.SendFailed(speaker._socketLogger, template.VirtualRouterId, destination, priority, ex.SocketErrorCode, ex);
                     }
                 }
             }
@@ -387,11 +415,14 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         [LoggerMessage(EventId = VrrpEventIds.SpeakerStopped, Level = LogLevel.Information, Message = "VRID {vrid} stopped; the socket is closed and the virtual addresses are released")]
         public static partial void Stopped(ILogger logger, byte vrid);
 
-        [LoggerMessage(EventId = VrrpEventIds.ReceiveFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive failed with {socketError}; retrying. {suppressed} more errors of this kind since the last report")]
-        public static partial void ReceiveFailed(ILogger logger, byte vrid, SocketError socketError, long suppressed, Exception exception);
+        [LoggerMessage(EventId = VrrpEventIds.ReceiveFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive failed with {socketError}; retrying")]
+        public static partial void ReceiveFailed(ILogger logger, byte vrid, SocketError socketError, Exception exception);
 
-        [LoggerMessage(EventId = VrrpEventIds.SendFailed, Level = LogLevel.Warning, Message = "VRID {vrid} sending an advert to {destination} with priority {priority} failed with {socketError}. {suppressed} more errors of this kind since the last report")]
-        public static partial void SendFailed(ILogger logger, byte vrid, IPAddress destination, byte priority, SocketError socketError, long suppressed, Exception exception);
+        [LoggerMessage(EventId = VrrpEventIds.SendFailed, Level = LogLevel.Warning, Message = "VRID {vrid} sending an advert to {destination} with priority {priority} failed with {socketError}")]
+        public static partial void SendFailed(ILogger logger, byte vrid, IPAddress destination, byte priority, SocketError socketError, Exception exception);
+
+        [LoggerMessage(EventId = VrrpEventIds.SocketErrorsRepeated, Level = LogLevel.Warning, Message = "VRID {vrid} had {count} more socket errors {socketError} since the last report; the speaker's counters have the totals")]
+        public static partial void SocketErrorsRepeated(ILogger logger, byte vrid, long count, SocketError socketError);
 
         [LoggerMessage(EventId = VrrpEventIds.ReceiveLoopFailed, Level = LogLevel.Warning, Message = "VRID {vrid} receive loop caught an unexpected error; retrying")]
         public static partial void ReceiveLoopFailed(ILogger logger, byte vrid, Exception exception);

@@ -165,6 +165,43 @@ public sealed class VrrpSpeakerTests
     }
 
     [Fact]
+    public async Task LogFlushTimer_ReportsSuppressedRejects()
+    {
+        var time = new FakeTimeProvider();
+        await using var speaker = CreateSpeaker(Options(), time);
+        await speaker.StartAsync(TestContext.Current.CancellationToken);
+        var transport = _platform.Transport;
+        for (var i = 0; i < 3; i++)
+        {
+            transport.Enqueue(new byte[] { 0x45 });
+        }
+
+        await transport.WaitForReceiveCallsAsync(4).WaitAsync(SignalTimeout, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
+
+        time.Advance(TimeSpan.FromMinutes(1));
+
+        var repeated = Assert.Single(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
+        Assert.Contains("2 more invalid VRRP packets for MalformedIpHeader", repeated.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StopAsync_ReportsSuppressedRejects()
+    {
+        await using var speaker = CreateSpeaker(Options(), new FakeTimeProvider());
+        await speaker.StartAsync(TestContext.Current.CancellationToken);
+        var transport = _platform.Transport;
+        transport.Enqueue(new byte[] { 0x45 });
+        transport.Enqueue(new byte[] { 0x45 });
+        await transport.WaitForReceiveCallsAsync(3).WaitAsync(SignalTimeout, TestContext.Current.CancellationToken);
+
+        await speaker.StopAsync(TestContext.Current.CancellationToken);
+
+        var repeated = Assert.Single(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
+        Assert.Contains("1 more invalid VRRP packets for MalformedIpHeader", repeated.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StopAsync_EndsReceiveLoopPromptly()
     {
         await using var speaker = CreateSpeaker(Options(), new FakeTimeProvider());

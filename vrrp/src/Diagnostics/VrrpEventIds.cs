@@ -19,12 +19,16 @@ internal static class VrrpEventIds
     public const int OwnAdvertReceived = 22;
     public const int AddressListMismatch = 23;
     public const int PeerUsesOtherChecksumMode = 24;
+    public const int PacketRejectsRepeated = 25;
+    public const int PeerUsesOtherChecksumModeRepeated = 26;
+    public const int AddressListMismatchRepeated = 27;
 
     // Socket, 40-59.
     public const int ReceiveFailed = 42;
     public const int SendFailed = 43;
     public const int ReceiveLoopFailed = 44;
     public const int PacketHandlingFailed = 45;
+    public const int SocketErrorsRepeated = 46;
 
     // Virtual addresses, 60-79.
     public const int AddressAdded = 60;

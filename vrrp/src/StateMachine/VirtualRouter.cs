@@ -74,7 +74,7 @@ internal sealed partial class VirtualRouter : IDisposable
         }
     }
 
-    /// <summary>The last advertisement accepted from the master, or null before the first one.</summary>
+    /// <summary>The last advertisement accepted from the master, or null before the first one and while this router is master.</summary>
     public VrrpMasterHeard? MasterHeard
     {
         get
@@ -219,6 +219,7 @@ internal sealed partial class VirtualRouter : IDisposable
 
         // Preempt_Mode is on and the master has a lower priority: let the Master_Down_Timer run out so this router takes over.
         Log.PreemptDiscarded(_logger, _settings.VirtualRouterId, source, priority, _settings.Priority);
+        _masterDownCause = $"preempted lower-priority master {source} (priority {priority}, ours {_settings.Priority}) after Master_Down_Interval";
     }
 
     private void OnAdvertisementAsMaster(IPAddress source, byte priority, int interval)
@@ -345,6 +346,9 @@ internal sealed partial class VirtualRouter : IDisposable
         switch (to)
         {
             case VrrpState.Master:
+                // A master hears no master but itself, and an entry kept from Backup would name a router that lost.
+                _masterHeard = null;
+
                 // RFC 9568 §6.4.2: send an advert, announce the addresses with gratuitous ARP, start the Adver_Timer.
                 SendAdvertisement(_settings.Priority);
                 _actions.ClaimAddresses();
@@ -384,6 +388,15 @@ internal sealed partial class VirtualRouter : IDisposable
     }
 
     private void SendAdvertisement(byte priority) => _actions.SendAdvertisement(priority);
+
+    /// <summary>Logs how many priority-0 adverts were left out of the log since the last report.</summary>
+    public void FlushSuppressedLogs()
+    {
+        foreach (var (_, count) in _priorityZeroLogLimiter.TakeSuppressed())
+        {
+            Log.PriorityZeroRepeated(_logger, _settings.VirtualRouterId, count);
+        }
+    }
 
     private void StartAdverTimer()
     {

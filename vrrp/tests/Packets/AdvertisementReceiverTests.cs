@@ -104,14 +104,37 @@ public sealed class AdvertisementReceiverTests
         var rejected = _logs.Entries.Where(e => e.EventId.Id == 20).ToList();
         Assert.Equal(2, rejected.Count);
         Assert.Equal(LogLevel.Warning, rejected[0].Level);
-        Assert.Contains("TtlNot255, TTL 64, expected 255", rejected[0].Message, StringComparison.Ordinal);
+        Assert.Equal("VRID 1 discarded an invalid VRRP packet from 198.51.100.11: TtlNot255, TTL 64, expected 255", rejected[0].Message);
         Assert.Contains("MalformedIpHeader", rejected[1].Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
 
-        // After the interval the next rejection is logged again and reports the 49 left out.
+        // After the interval the next rejection is logged again, after a report of the 49 left out.
         _time.Advance(AdvertisementReceiver.LogInterval);
         _receiver.OnDatagram(badTtl);
-        var again = _logs.Entries.Where(e => e.EventId.Id == 20).Last();
-        Assert.Contains("49 more", again.Message, StringComparison.Ordinal);
+        var repeated = Assert.Single(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
+        Assert.Equal("VRID 1 discarded 49 more invalid VRRP packets for TtlNot255 since the last report; the speaker's counters have the totals", repeated.Message);
+        Assert.Equal(3, _logs.Entries.Count(e => e.EventId.Id == 20));
+    }
+
+    [Fact]
+    public void FlushSuppressedLogs_ReportsBurstOnce()
+    {
+        var badTtl = WithTtl(Datagrams.Advert(Peer, 1, 150), 64);
+        for (var i = 0; i < 10; i++)
+        {
+            _receiver.OnDatagram(badTtl);
+        }
+
+        _receiver.FlushSuppressedLogs();
+        _receiver.FlushSuppressedLogs();
+
+        var repeated = Assert.Single(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
+        Assert.Contains("9 more invalid VRRP packets for TtlNot255", repeated.Message, StringComparison.Ordinal);
+
+        // The next report after the interval does not count the flushed packets again.
+        _time.Advance(AdvertisementReceiver.LogInterval);
+        _receiver.OnDatagram(badTtl);
+        Assert.Single(_logs.Entries, e => e.EventId.Name == "PacketRejectsRepeated");
     }
 
     [Fact]

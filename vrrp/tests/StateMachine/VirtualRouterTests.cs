@@ -225,6 +225,57 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
+    public void Backup_Preempts_LogsPreemptionReason()
+    {
+        var router = CreateRouter(priority: 150);
+        VrrpStateChange? change = null;
+        router.StateChanged += c => change = c;
+        router.Start();
+
+        for (var tick = 1; tick <= 3; tick++)
+        {
+            _time.Advance(Cs(100));
+            router.OnAdvertisement(LowerPeer, 100, 100);
+        }
+
+        _time.Advance(Cs(41));
+
+        Assert.Equal(VrrpState.Master, router.State);
+        Assert.Equal("preempted lower-priority master 198.51.100.11 (priority 100, ours 150) after Master_Down_Interval", change!.Reason);
+    }
+
+    [Fact]
+    public void Master_AfterTakeover_ClearsMasterHeard()
+    {
+        var router = CreateRouter();
+        router.Start();
+        router.OnAdvertisement(LowerPeer, 150, 100);
+        Assert.Equal(LowerPeer, router.MasterHeard!.Address);
+
+        _time.Advance(Cs(360));
+
+        Assert.Equal(VrrpState.Master, router.State);
+        Assert.Null(router.MasterHeard);
+    }
+
+    [Fact]
+    public void Backup_PriorityZeroFlood_FlushReportsRest()
+    {
+        var router = CreateRouter();
+        router.Start();
+        for (var i = 0; i < 5; i++)
+        {
+            router.OnAdvertisement(LowerPeer, 0, 100);
+        }
+
+        router.FlushSuppressedLogs();
+        router.FlushSuppressedLogs();
+
+        var repeated = Assert.Single(_logs.Entries, e => e.EventId.Name == "PriorityZeroRepeated");
+        Assert.StartsWith("VRID 1 received 4 more adverts with priority 0", repeated.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Backup_PreemptOff_AcceptsLowerPriorityMaster()
     {
         var router = CreateRouter(priority: 150, preempt: false);
