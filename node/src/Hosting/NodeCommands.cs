@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tandem.Node.Configuration;
 using Tandem.Node.Logging;
@@ -56,8 +58,16 @@ internal static partial class NodeCommands
         {
             try
             {
-                await app.RunAsync();
+                var settings = app.Services.GetRequiredService<NodeSettings>();
+                await ListenerStart.StartAsync(app, exception => DescribeProxyBindFailure(settings, exception), CancellationToken.None);
+                await app.WaitForShutdownAsync();
                 return ExitCodes.Success;
+            }
+            catch (ListenerBindException exception)
+            {
+                // The message names the settings and the fix, so a stack trace would add nothing for the operator.
+                await error.WriteLineAsync($"tandem-node: {exception.Message}");
+                return ExitCodes.Failure;
             }
             catch (Exception exception)
             {
@@ -67,6 +77,11 @@ internal static partial class NodeCommands
             }
         }
     }
+
+    private static string DescribeProxyBindFailure(NodeSettings settings, IOException exception) =>
+        $"Proxy:Address, Proxy:Port: the proxy listener cannot listen on {settings.ListenAddress} port " +
+        $"{settings.Proxy.Port} ({exception.Message}). Stop the other process on that port (ss -ltnp shows it) or set " +
+        "Proxy:Port to a free port. For a port below 1024 the process needs CAP_NET_BIND_SERVICE.";
 
     private static async Task<int> ReleaseAsync(NodeCommandLine commandLine, TextWriter error)
     {

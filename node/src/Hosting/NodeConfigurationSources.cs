@@ -17,6 +17,11 @@ internal static class NodeConfigurationSources
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
 
+        // The host logs a failed start at Error with the stack trace, but the node reports it already: a listener
+        // that cannot bind as one line on stderr, any other failure as event 1005 (NodeStartFailed). A faulted background service
+        // still reaches the log, because the host also logs it at Critical before it stops.
+        ["Logging:LogLevel:Microsoft.Extensions.Hosting.Internal.Host"] = "Critical",
+
         // YARP logs every proxied request at Information. Its other categories, such as health, keep Information.
         ["Logging:LogLevel:Yarp.ReverseProxy.Forwarder"] = "Warning",
         ["Logging:Console:FormatterName"] = "simple",

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using Tandem.Monitoring.V1;
+using Tandem.Node.Hosting;
 using Tandem.Node.Logging;
 
 namespace Tandem.Node.Monitoring;
@@ -98,17 +99,19 @@ internal sealed partial class ManagementServer(
 
         try
         {
-            await app.StartAsync(cancellationToken);
+            await ListenerStart.StartAsync(
+                app,
+                exception =>
+                    $"The management listener could not listen on {settings.Address} port {settings.Port} or " +
+                    $"{settings.MetricsPort} ({exception.Message}). Set Management:Port and Management:MetricsPort to " +
+                    "free ports, Management:Address to an address of this host, or Management:Port to 0 to turn the " +
+                    "listener off.",
+                cancellationToken);
         }
-        catch (IOException exception)
+        catch (ListenerBindException)
         {
             await app.DisposeAsync();
-            throw new InvalidOperationException(
-                $"The management listener could not listen on {settings.Address} port {settings.Port} or " +
-                $"{settings.MetricsPort} ({exception.Message}). Set Management:Port and Management:MetricsPort to " +
-                "free ports, Management:Address to an address of this host, or Management:Port to 0 to turn the " +
-                "listener off.",
-                exception);
+            throw;
         }
 
         _app = app;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Tandem.Node.Hosting;
 using Tandem.Node.Tests.Support;
 
@@ -174,6 +176,31 @@ public sealed class NodeCommandsTests : IDisposable
 
         Assert.Equal(ExitCodes.InvalidConfiguration, exitCode);
         Assert.Contains("Proxy:Port: 70000 is out of range", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ProxyPortInUse_PrintsOneLineAndExits1()
+    {
+        using var occupied = new TcpListener(IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((IPEndPoint)occupied.LocalEndpoint).Port;
+        var path = WriteConfig($$"""
+            {
+              "Proxy": { "Address": "127.0.0.1", "Port": {{port}}, "CertificatePath": "{{_certificate.CertificatePath}}", "KeyPath": "{{_certificate.KeyPath}}" },
+              "Management": { "Port": 0, "MetricsPort": 0 },
+              "Logging": { "LogLevel": { "Default": "None" } },
+              "ReverseProxy": { "Routes": { "all": { "ClusterId": "backends", "Match": { "Path": "{**catch-all}" } } },
+                                "Clusters": { "backends": { "Destinations": { "b1": { "Address": "http://127.0.0.1:1/" } } } } }
+            }
+            """);
+
+        var exitCode = await NodeCommands.RunAsync(["--config", path], _output, _error);
+
+        Assert.Equal(ExitCodes.Failure, exitCode);
+        var line = Assert.Single(_error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"tandem-node: Proxy:Address, Proxy:Port: the proxy listener cannot listen on 127.0.0.1 port {port} (", line, StringComparison.Ordinal);
+        Assert.Contains("address already in use", line, StringComparison.Ordinal);
+        Assert.Contains("set Proxy:Port to a free port", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -272,7 +272,7 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
         using var occupied = new TcpListener(IPAddress.Loopback, _managementPort);
         occupied.Start();
 
-        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => StartNodeAsync());
+        var exception = await Assert.ThrowsAsync<ListenerBindException>(() => StartNodeAsync());
 
         Assert.StartsWith("The management listener could not listen on 127.0.0.1", exception.Message, StringComparison.Ordinal);
         Assert.Contains("Management:Port", exception.Message, StringComparison.Ordinal);
