@@ -165,10 +165,11 @@ internal static partial class NodeCommands
         public static partial void NodeStartFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventIds.VrrpReleasing, LogLevel.Information,
-            "Removing virtual addresses {VirtualAddresses} from {Interface}")]
+            "Releasing virtual addresses {VirtualAddresses} on {Interface}")]
         public static partial void Releasing(ILogger logger, string @interface, string virtualAddresses);
 
-        [LoggerMessage(EventIds.VrrpReleased, LogLevel.Information, "Virtual addresses removed from {Interface}")]
+        [LoggerMessage(EventIds.VrrpReleased, LogLevel.Information,
+            "Released the virtual addresses on {Interface}: none of them is on it now")]
         public static partial void Released(ILogger logger, string @interface);
 
         [LoggerMessage(EventIds.VrrpNothingToRelease, LogLevel.Information,

@@ -22,8 +22,21 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
     /// <summary>Errors of <c>ip addr del</c> that mean the address is already gone, as above and EADDRNOTAVAIL.</summary>
     private static readonly string[] AlreadyRemovedErrors = ["Address not found", "Cannot assign requested address"];
 
+    private enum CommandResult
+    {
+        Done,
+        AlreadyDone,
+        Failed,
+    }
+
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+
+    /// <summary>
+    /// Addresses that this instance added, so that a removal can tell the step-down of this process from the cleanup
+    /// of a stale address that an earlier process left behind.
+    /// </summary>
+    private readonly HashSet<(string InterfaceName, string Address)> _added = [];
 
     public IpCommandAddressConfigurator(TimeProvider timeProvider, ILogger logger)
     {
@@ -33,27 +46,52 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     public async Task<bool> AddAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        var ok = await RunAsync(["-4", "addr", "add", address.ToString(), "dev", interfaceName], AlreadyAddedErrors, cancellationToken);
-        if (ok)
+        var result = await RunAsync(["-4", "addr", "add", address.ToString(), "dev", interfaceName], AlreadyAddedErrors, cancellationToken);
+        if (result == CommandResult.Failed)
         {
-            Log.AddressAdded(_logger, address.ToString(), interfaceName);
+            return false;
         }
 
-        return ok;
+        lock (_added)
+        {
+            _added.Add((interfaceName, address.ToString()));
+        }
+
+        Log.AddressAdded(_logger, address.ToString(), interfaceName);
+        return true;
     }
 
     public async Task<bool> RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        var ok = await RunAsync(["-4", "addr", "del", address.ToString(), "dev", interfaceName], AlreadyRemovedErrors, cancellationToken);
-        if (ok)
+        var result = await RunAsync(["-4", "addr", "del", address.ToString(), "dev", interfaceName], AlreadyRemovedErrors, cancellationToken);
+        if (result == CommandResult.Failed)
+        {
+            return false;
+        }
+
+        bool addedHere;
+        lock (_added)
+        {
+            addedHere = _added.Remove((interfaceName, address.ToString()));
+        }
+
+        if (result == CommandResult.AlreadyDone)
+        {
+            Log.AddressNotPresent(_logger, address.ToString(), interfaceName);
+        }
+        else if (addedHere)
         {
             Log.AddressRemoved(_logger, address.ToString(), interfaceName);
         }
+        else
+        {
+            Log.StaleAddressRemoved(_logger, address.ToString(), interfaceName);
+        }
 
-        return ok;
+        return true;
     }
 
-    private async Task<bool> RunAsync(string[] arguments, string[] alreadyDoneErrors, CancellationToken cancellationToken)
+    private async Task<CommandResult> RunAsync(string[] arguments, string[] alreadyDoneErrors, CancellationToken cancellationToken)
     {
         var startInfo = new ProcessStartInfo("ip")
         {
@@ -78,7 +116,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
         catch (Exception ex) when (ex is Win32Exception or InvalidOperationException)
         {
             Log.AddressCommandNotStarted(_logger, commandLine, ex);
-            return false;
+            return CommandResult.Failed;
         }
 
         using (process)
@@ -101,18 +139,23 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
                 }
 
                 Log.AddressCommandTimedOut(_logger, commandLine, CommandTimeout.TotalSeconds);
-                return false;
+                return CommandResult.Failed;
             }
 
             var error = (await standardError).Trim().TrimEnd('.');
             await standardOutput;
-            if (process.ExitCode == 0 || alreadyDoneErrors.Any(e => error.Contains(e, StringComparison.Ordinal)))
+            if (process.ExitCode == 0)
             {
-                return true;
+                return CommandResult.Done;
+            }
+
+            if (alreadyDoneErrors.Any(e => error.Contains(e, StringComparison.Ordinal)))
+            {
+                return CommandResult.AlreadyDone;
             }
 
             Log.AddressCommandFailed(_logger, commandLine, process.ExitCode, error);
-            return false;
+            return CommandResult.Failed;
         }
     }
 
@@ -133,8 +176,14 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
         [LoggerMessage(EventId = VrrpEventIds.AddressAdded, Level = LogLevel.Information, Message = "Virtual address {address} is on {interfaceName}")]
         public static partial void AddressAdded(ILogger logger, string address, string interfaceName);
 
-        [LoggerMessage(EventId = VrrpEventIds.AddressRemoved, Level = LogLevel.Information, Message = "Virtual address {address} is not on {interfaceName}")]
+        [LoggerMessage(EventId = VrrpEventIds.AddressRemoved, Level = LogLevel.Information, Message = "Removed virtual address {address} from {interfaceName}")]
         public static partial void AddressRemoved(ILogger logger, string address, string interfaceName);
+
+        [LoggerMessage(EventId = VrrpEventIds.StaleAddressRemoved, Level = LogLevel.Information, Message = "Removed stale virtual address {address} from {interfaceName}")]
+        public static partial void StaleAddressRemoved(ILogger logger, string address, string interfaceName);
+
+        [LoggerMessage(EventId = VrrpEventIds.AddressNotPresent, Level = LogLevel.Information, Message = "Virtual address {address} was not on {interfaceName}, nothing to remove")]
+        public static partial void AddressNotPresent(ILogger logger, string address, string interfaceName);
 
         [LoggerMessage(EventId = VrrpEventIds.AddressCommandFailed, Level = LogLevel.Error, Message = "'{command}' failed with exit code {exitCode}: {standardError}. Check that the interface exists and that the process has CAP_NET_ADMIN")]
         public static partial void AddressCommandFailed(ILogger logger, string command, int exitCode, string standardError);

@@ -37,6 +37,8 @@ internal static class VrrpEventIds
     public const int AddressCommandTimedOut = 63;
     public const int AddressCommandNotStarted = 64;
     public const int AddressWorkerCommandFailed = 65;
+    public const int StaleAddressRemoved = 66;
+    public const int AddressNotPresent = 67;
 
     // Gratuitous ARP, 80-99.
     public const int GratuitousArpSent = 80;
