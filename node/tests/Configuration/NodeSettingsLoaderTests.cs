@@ -132,7 +132,7 @@ public sealed class NodeSettingsLoaderTests : IDisposable
     [Theory]
     [InlineData("Vrrp:Preempt", "sometimes", "Vrrp:Preempt: 'sometimes' is not a valid boolean (true or false)")]
     [InlineData("Vrrp:Prority", "150", "Vrrp:Prority is not a setting of Vrrp")]
-    [InlineData("SessionStore:Redis", "", "SessionStore:Redis is empty, but VRRP is on (Vrrp:Interface 'eth0')")]
+    [InlineData("SessionStore:Redis", "", "SessionStore:Redis is empty, but VRRP is on (Vrrp:Interface 'lo')")]
     public void Load_InvalidClusterSetting_ReportsSettingValueAndFix(string key, string value, string expected)
     {
         var (settings, errors, _) = Load(new NodeConfiguration(_certificate).WithVrrp().Set(key, value));

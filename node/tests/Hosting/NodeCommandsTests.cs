@@ -81,7 +81,7 @@ public sealed class NodeCommandsTests : IDisposable
         var path = WriteConfig($$"""
             {
               "Proxy": { "Address": "127.0.0.1", "Port": 0, "CertificatePath": "{{_certificate.CertificatePath}}", "KeyPath": "" },
-              "Vrrp": { "Interface": "eth0", "VirtualRouterId": 300, "Priority": 150, "VirtualAddresses": [ "198.51.100.100/24" ] },
+              "Vrrp": { "Interface": "lo", "VirtualRouterId": 300, "Priority": 150, "VirtualAddresses": [ "198.51.100.100/24" ] },
               "ReverseProxy": { "Routes": { "all": { "ClusterId": "missing", "Match": { "Path": "{**catch-all}" } } },
                                 "Clusters": { "backends": { "Destinations": { "b1": { "Address": "http://127.0.0.1:1/" } } } } }
             }
@@ -216,7 +216,7 @@ public sealed class NodeCommandsTests : IDisposable
     [Fact]
     public async Task Release_InvalidVrrpSection_Exits78()
     {
-        var path = WriteConfig("""{ "Vrrp": { "Interface": "eth0", "VirtualRouterId": 51, "VirtualAddresses": [ "nonsense" ] } }""");
+        var path = WriteConfig("""{ "Vrrp": { "Interface": "lo", "VirtualRouterId": 51, "VirtualAddresses": [ "nonsense" ] } }""");
 
         var exitCode = await NodeCommands.RunAsync(["release", "--config", path], _output, _error);
 

@@ -58,7 +58,7 @@ public sealed class NodeConfiguration
     /// <summary>Turns VRRP on with valid settings and a shared Redis, which VRRP requires.</summary>
     public NodeConfiguration WithVrrp()
     {
-        _values["Vrrp:Interface"] = "eth0";
+        _values["Vrrp:Interface"] = "lo";
         _values["Vrrp:VirtualRouterId"] = "51";
         _values["Vrrp:Priority"] = "150";
         _values["Vrrp:AdvertisementIntervalCentiseconds"] = "100";
