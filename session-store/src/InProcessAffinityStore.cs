@@ -36,7 +36,19 @@ public sealed class InProcessAffinityStore : IAffinityStore
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Looks up a pin without waiting; also returns when the pin expires.</summary>
-    public bool TryGet(string clusterId, string sessionId, out string destinationId, out DateTimeOffset expiresAt)
+    public bool TryGet(string clusterId, string sessionId, out string destinationId, out DateTimeOffset expiresAt) =>
+        TryGet(clusterId, sessionId, out destinationId, out expiresAt, out _);
+
+    /// <summary>
+    /// Looks up a pin without waiting; also returns when the pin expires and when <see cref="MarkShared"/> last
+    /// recorded that a shared store confirmed it, or null if never.
+    /// </summary>
+    public bool TryGet(
+        string clusterId,
+        string sessionId,
+        out string destinationId,
+        out DateTimeOffset expiresAt,
+        out DateTimeOffset? sharedAt)
     {
         var key = (clusterId, sessionId);
         if (_entries.TryGetValue(key, out var entry))
@@ -45,6 +57,7 @@ public sealed class InProcessAffinityStore : IAffinityStore
             {
                 destinationId = entry.DestinationId;
                 expiresAt = entry.ExpiresAt;
+                sharedAt = entry.SharedAt;
                 return true;
             }
 
@@ -57,7 +70,22 @@ public sealed class InProcessAffinityStore : IAffinityStore
 
         destinationId = "";
         expiresAt = default;
+        sharedAt = null;
         return false;
+    }
+
+    /// <summary>
+    /// Records that a shared store confirmed the pin at <paramref name="sharedAt"/>. Does nothing when the pin is gone
+    /// or now names another destination, because that newer pin still needs its own write.
+    /// </summary>
+    public void MarkShared(string clusterId, string sessionId, string destinationId, DateTimeOffset sharedAt)
+    {
+        var key = (clusterId, sessionId);
+        if (_entries.TryGetValue(key, out var entry)
+            && string.Equals(entry.DestinationId, destinationId, StringComparison.Ordinal))
+        {
+            _entries.TryUpdate(key, entry with { SharedAt = sharedAt }, entry);
+        }
     }
 
     /// <summary>Pins a session id without waiting, replacing any earlier pin.</summary>
@@ -66,7 +94,7 @@ public sealed class InProcessAffinityStore : IAffinityStore
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
 
         var key = (clusterId, sessionId);
-        var entry = new Entry(destinationId, _timeProvider.GetUtcNow() + timeToLive);
+        var entry = new Entry(destinationId, _timeProvider.GetUtcNow() + timeToLive, SharedAt: null);
 
         if (_entries.TryAdd(key, entry))
         {
@@ -143,5 +171,5 @@ public sealed class InProcessAffinityStore : IAffinityStore
         }
     }
 
-    private sealed record Entry(string DestinationId, DateTimeOffset ExpiresAt);
+    private sealed record Entry(string DestinationId, DateTimeOffset ExpiresAt, DateTimeOffset? SharedAt);
 }

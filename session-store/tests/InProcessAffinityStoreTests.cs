@@ -19,6 +19,50 @@ public sealed class InProcessAffinityStoreTests
     }
 
     [Fact]
+    public void MarkShared_SamePin_RecordsTime()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new InProcessAffinityStore(clock, capacity: 100);
+        store.Set("backends", "s1", "b1", TimeToLive);
+        Assert.True(store.TryGet("backends", "s1", out _, out _, out var beforeMark));
+
+        store.MarkShared("backends", "s1", "b1", clock.GetUtcNow());
+
+        Assert.True(store.TryGet("backends", "s1", out var destinationId, out _, out var afterMark));
+        Assert.Null(beforeMark);
+        Assert.Equal(clock.GetUtcNow(), afterMark);
+        Assert.Equal("b1", destinationId);
+    }
+
+    [Fact]
+    public void MarkShared_ReplacedPin_LeavesNewPinUnshared()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new InProcessAffinityStore(clock, capacity: 100);
+        store.Set("backends", "s1", "b1", TimeToLive);
+        store.Set("backends", "s1", "b2", TimeToLive);
+
+        store.MarkShared("backends", "s1", "b1", clock.GetUtcNow());
+
+        Assert.True(store.TryGet("backends", "s1", out _, out _, out var sharedAt));
+        Assert.Null(sharedAt);
+    }
+
+    [Fact]
+    public void Set_AfterMarkShared_ClearsSharedTime()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new InProcessAffinityStore(clock, capacity: 100);
+        store.Set("backends", "s1", "b1", TimeToLive);
+        store.MarkShared("backends", "s1", "b1", clock.GetUtcNow());
+
+        store.Set("backends", "s1", "b1", TimeToLive);
+
+        Assert.True(store.TryGet("backends", "s1", out _, out _, out var sharedAt));
+        Assert.Null(sharedAt);
+    }
+
+    [Fact]
     public async Task Get_UnknownSession_ReturnsNotFound()
     {
         var store = new InProcessAffinityStore(new FakeTimeProvider(), capacity: 100);

@@ -47,9 +47,11 @@ public sealed class RedisServer : IAsyncDisposable
         return reason;
     }
 
-    public static async Task<RedisServer> StartAsync()
+    public static Task<RedisServer> StartAsync() => StartAsync(GetFreePort());
+
+    /// <summary>Starts a server on <paramref name="port"/>, for example to bring a killed one back empty.</summary>
+    public static async Task<RedisServer> StartAsync(int port)
     {
-        var port = GetFreePort();
         var startInfo = new ProcessStartInfo(ServerPath)
         {
             RedirectStandardOutput = true,

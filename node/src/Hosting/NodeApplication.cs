@@ -137,11 +137,22 @@ internal static partial class NodeApplication
             services.AddSingleton<IAffinityStore>(local);
         }
 
-        services.AddSingleton(provider => new AffinityPins(
-            local,
-            provider.GetRequiredService<IAffinityStore>(),
-            settings.SessionStore.AffinityTtl,
-            timeProvider));
+        services.AddSingleton(provider =>
+        {
+            var pins = new AffinityPins(
+                local,
+                provider.GetRequiredService<IAffinityStore>(),
+                settings.SessionStore.AffinityTtl,
+                timeProvider);
+
+            // Redis may come back empty after a connection failure, so cached pins are written back on next use.
+            if (provider.GetService<SharedAffinityStoreConnector>() is { } connector)
+            {
+                connector.ConnectivityChanged += pins.OnSharedConnectivityChanged;
+            }
+
+            return pins;
+        });
 
         services.AddReverseProxyServices(configuration.GetSection("ReverseProxy"));
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, HeaderBytesForwarderHttpClientFactory>());

@@ -21,9 +21,14 @@ internal sealed class SharedAffinityStoreConnector(
     /// <summary>The connected store, or null while the host is still starting.</summary>
     public RedisAffinityStore? Store => _store;
 
+    /// <summary>Forwards <see cref="RedisAffinityStore.ConnectivityChanged"/> once the store exists.</summary>
+    public event Action? ConnectivityChanged;
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        _store = await RedisAffinityStore.ConnectAsync(options, loggerFactory, timeProvider, metrics, cancellationToken);
+        var store = await RedisAffinityStore.ConnectAsync(options, loggerFactory, timeProvider, metrics, cancellationToken);
+        store.ConnectivityChanged += () => ConnectivityChanged?.Invoke();
+        _store = store;
     }
 
     public ValueTask<AffinityLookup> GetAsync(string clusterId, string sessionId, CancellationToken cancellationToken) =>

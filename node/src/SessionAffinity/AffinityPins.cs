@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Tandem.SessionStore;
 
 namespace Tandem.Node.SessionAffinity;
@@ -10,6 +11,14 @@ namespace Tandem.Node.SessionAffinity;
 /// A pin in active use is written again once less than half of its TTL remains, so the shared copy does not expire
 /// under a live session. A pin read from the shared store is written again on first use, because its remaining TTL
 /// is unknown.
+/// <para>
+/// Requests for a pin found in the cache do not read the shared store, so they cannot see that Redis lost the pin,
+/// for example after a restart without persistence. So a cached pin is also written back in the background when
+/// the shared store never confirmed it, when the connection to Redis failed or came back since the last
+/// confirmation (<see cref="OnSharedConnectivityChanged"/>), and when the last confirmation is older than
+/// <see cref="SharedCheckInterval"/>. At most <see cref="MaxBackgroundWrites"/> such writes run at once, one per pin;
+/// when that many are running, the next request for the pin tries again. Failed writes are counted by the store.
+/// </para>
 /// </remarks>
 internal sealed class AffinityPins
 {
@@ -19,9 +28,22 @@ internal sealed class AffinityPins
     /// <summary>Maximum pins of a single node without Redis, about 60 MB at an estimated 250 bytes each.</summary>
     public const int InProcessStoreCapacity = 250_000;
 
+    /// <summary>Maximum age of the last shared-store confirmation before a cached pin in use is written back.</summary>
+    /// <remarks>
+    /// NOTE: An estimate that trades one Redis write per active session per interval against how long a pin lost
+    /// without a connection failure (FLUSHALL, eviction) stays missing for the other node.
+    /// </remarks>
+    public static readonly TimeSpan SharedCheckInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Maximum number of background write-backs in flight, so a slow Redis cannot make them pile up.</summary>
+    public const int MaxBackgroundWrites = 64;
+
     private readonly InProcessAffinityStore _local;
     private readonly IAffinityStore _shared;
     private readonly TimeProvider _timeProvider;
+    private readonly ConcurrentDictionary<(string ClusterId, string SessionId), Task> _backgroundWrites = new();
+    private long _sharedConnectivityChangedAtTicks = DateTimeOffset.MinValue.UtcTicks;
+    private int _backgroundWriteCount;
 
     public AffinityPins(InProcessAffinityStore local, IAffinityStore shared, TimeSpan timeToLive, TimeProvider timeProvider)
     {
@@ -37,9 +59,15 @@ internal sealed class AffinityPins
 
     public async ValueTask<PinLookup> LookUpAsync(string clusterId, string sessionId, CancellationToken cancellationToken)
     {
-        if (_local.TryGet(clusterId, sessionId, out var destinationId, out var expiresAt))
+        if (_local.TryGet(clusterId, sessionId, out var destinationId, out var expiresAt, out var sharedAt))
         {
-            var needsRefresh = expiresAt - _timeProvider.GetUtcNow() < TimeToLive / 2;
+            var now = _timeProvider.GetUtcNow();
+            var needsRefresh = expiresAt - now < TimeToLive / 2;
+            if (!needsRefresh && HasSharedTier && IsSharedCopyInDoubt(sharedAt, now))
+            {
+                StartBackgroundWrite(clusterId, sessionId, destinationId);
+            }
+
             return new PinLookup(AffinityLookupStatus.Found, destinationId, needsRefresh);
         }
 
@@ -55,6 +83,7 @@ internal sealed class AffinityPins
         }
 
         _local.Set(clusterId, sessionId, lookup.DestinationId!, TimeToLive);
+        _local.MarkShared(clusterId, sessionId, lookup.DestinationId!, _timeProvider.GetUtcNow());
         return new PinLookup(AffinityLookupStatus.Found, lookup.DestinationId, NeedsRefresh: true);
     }
 
@@ -75,7 +104,68 @@ internal sealed class AffinityPins
         }
 
         var status = await _shared.SetAsync(clusterId, sessionId, destinationId, TimeToLive, cancellationToken);
-        return status == AffinityWriteStatus.Stored;
+        if (status != AffinityWriteStatus.Stored)
+        {
+            return false;
+        }
+
+        _local.MarkShared(clusterId, sessionId, destinationId, _timeProvider.GetUtcNow());
+        return true;
+    }
+
+    /// <summary>
+    /// Marks every cached pin as possibly missing from the shared store, because Redis may have restarted empty. Call
+    /// it when the connection to the shared store fails or is restored. Each pin is then written back on its next use.
+    /// </summary>
+    public void OnSharedConnectivityChanged() =>
+        Interlocked.Exchange(ref _sharedConnectivityChangedAtTicks, _timeProvider.GetUtcNow().UtcTicks);
+
+    /// <summary>Waits for the background write-backs started so far, for tests.</summary>
+    internal Task WaitForBackgroundWritesAsync() => Task.WhenAll(_backgroundWrites.Values);
+
+    private bool IsSharedCopyInDoubt(DateTimeOffset? sharedAt, DateTimeOffset now) =>
+        sharedAt is not { } confirmedAt
+        || confirmedAt.UtcTicks <= Interlocked.Read(ref _sharedConnectivityChangedAtTicks)
+        || now - confirmedAt >= SharedCheckInterval;
+
+    private void StartBackgroundWrite(string clusterId, string sessionId, string destinationId)
+    {
+        var key = (clusterId, sessionId);
+        if (Interlocked.Increment(ref _backgroundWriteCount) > MaxBackgroundWrites)
+        {
+            Interlocked.Decrement(ref _backgroundWriteCount);
+            return;
+        }
+
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_backgroundWrites.TryAdd(key, completion.Task))
+        {
+            // A write-back of this pin is already running.
+            Interlocked.Decrement(ref _backgroundWriteCount);
+            return;
+        }
+
+        _ = WriteBackAsync();
+
+        async Task WriteBackAsync()
+        {
+            try
+            {
+                // Not the request's token: the write-back serves later requests, possibly on the other node. The store
+                // bounds the wait by its operation timeout and reports failures as a status, counted by the store.
+                var status = await _shared.SetAsync(clusterId, sessionId, destinationId, TimeToLive, CancellationToken.None);
+                if (status == AffinityWriteStatus.Stored)
+                {
+                    _local.MarkShared(clusterId, sessionId, destinationId, _timeProvider.GetUtcNow());
+                }
+            }
+            finally
+            {
+                _backgroundWrites.TryRemove(key, out _);
+                Interlocked.Decrement(ref _backgroundWriteCount);
+                completion.SetResult();
+            }
+        }
     }
 }
 
