@@ -62,6 +62,47 @@ public sealed class TrustAwareForwardedTransformTests
         Assert.Equal(["203.0.113.10"], Header(context, "X-Real-IP"));
     }
 
+    [Theory]
+    [InlineData("198.51.100.66", "198.51.100.66")]
+    [InlineData("198.51.100.23, 198.51.100.66, 203.0.113.5", "198.51.100.66")]
+    [InlineData("198.51.100.66:4711, 203.0.113.5", "198.51.100.66")]
+    [InlineData("2001:db8::66, 203.0.113.5", "2001:db8::66")]
+    [InlineData("[2001:db8::66]:4711", "2001:db8::66")]
+    [InlineData("::ffff:198.51.100.66", "198.51.100.66")]
+    [InlineData("203.0.113.7, 203.0.113.5", "203.0.113.7")]
+    [InlineData("198.51.100.23, not-an-address, 203.0.113.5", "203.0.113.10")]
+    [InlineData("not-an-address, 198.51.100.66", "198.51.100.66")]
+    [InlineData("", "203.0.113.10")]
+    public async Task Apply_TrustedPeerWithoutRealIp_UsesRightmostUntrusted(string forwardedFor, string expected)
+    {
+        var context = CreateContext("203.0.113.10", new() { ["X-Forwarded-For"] = forwardedFor });
+
+        await new TrustAwareForwardedTransform(TrustedProxies).ApplyAsync(context);
+
+        Assert.Equal([expected], Header(context, "X-Real-IP"));
+    }
+
+    [Fact]
+    public async Task Apply_ForwardedForOnSeveralLines_WalksAllLines()
+    {
+        var context = CreateContext("203.0.113.10", new());
+        context.HttpContext.Request.Headers["X-Forwarded-For"] = new(["198.51.100.66, 203.0.113.7", "203.0.113.5"]);
+
+        await new TrustAwareForwardedTransform(TrustedProxies).ApplyAsync(context);
+
+        Assert.Equal(["198.51.100.66"], Header(context, "X-Real-IP"));
+    }
+
+    [Fact]
+    public async Task Apply_UntrustedPeerWithForwardedFor_UsesPeer()
+    {
+        var context = CreateContext("198.51.100.50", new() { ["X-Forwarded-For"] = "198.51.100.66" });
+
+        await new TrustAwareForwardedTransform(TrustedProxies).ApplyAsync(context);
+
+        Assert.Equal(["198.51.100.50"], Header(context, "X-Real-IP"));
+    }
+
     [Fact]
     public async Task Apply_IPv4MappedPeer_TreatedAsIPv4()
     {
