@@ -12,7 +12,8 @@ namespace Tandem.Node.Forwarding;
 /// Kestrel decodes incoming request headers as Latin-1 too (see <c>NodeApplication</c>), which maps each byte to one
 /// character and back, so any byte sequence that Kestrel accepts round-trips, valid UTF-8 or not. Without this, the
 /// outgoing <see cref="HttpClient"/> allows only ASCII and every such request failed with 502. A cluster that sets
-/// <c>HttpClient:RequestHeaderEncoding</c> keeps its own choice.
+/// <c>HttpClient:RequestHeaderEncoding</c> keeps its own choice, which encodes the Latin-1 characters again, so
+/// docs/configuration.md says to leave it unset.
 /// </remarks>
 internal sealed class HeaderBytesForwarderHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger)
     : ForwarderHttpClientFactory(logger)

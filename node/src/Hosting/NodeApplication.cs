@@ -93,6 +93,11 @@ internal static partial class NodeApplication
             // unchanged (HeaderBytesForwarderHttpClientFactory encodes them back the same way). The default, UTF-8,
             // would reject invalid UTF-8 with 400 and re-encode the rest differently from what the client sent.
             kestrel.RequestHeaderEncodingSelector = static _ => Encoding.Latin1;
+
+            // The cluster clients decode response headers as Latin-1 unless a cluster sets
+            // HttpClient:ResponseHeaderEncoding, and Kestrel's default, ASCII only, would turn every response header
+            // outside ASCII into a 502. Encoding them as Latin-1 again returns the destination's bytes unchanged.
+            kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
             kestrel.Listen(settings.ListenAddress, settings.Proxy.Port, listen =>
             {
                 // ALPN selects HTTP/2 during the TLS handshake, and clients without ALPN get HTTP/1.1.

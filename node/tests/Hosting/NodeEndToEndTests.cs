@@ -39,8 +39,9 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
         {
             UseCookies = false,
 
-            // Lets tests send header values outside ASCII, as curl and browsers can.
+            // Lets tests send and read header values outside ASCII, as curl and browsers can.
             RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8,
+            ResponseHeaderEncodingSelector = (_, _) => Encoding.UTF8,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             SslOptions = new SslClientAuthenticationOptions
             {
@@ -197,6 +198,20 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("café ü €", (await ReadEchoAsync(response))["X-Test-Text"]);
+    }
+
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task NonAsciiResponseHeader_ReachesClientUnchanged(string version)
+    {
+        await StartNodeAsync();
+
+        using var response = await SendAsync(Version.Parse(version), header: ("X-Test-Text", "café ü €"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Headers.TryGetValues("X-Test-Text", out var values), "The response has no X-Test-Text header.");
+        Assert.Equal("café ü €", Assert.Single(values));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -11,7 +12,8 @@ namespace Tandem.Node.Tests.Support;
 
 /// <summary>
 /// A plain-HTTP backend on 127.0.0.1 and a free port. It responds to every request with its name, the forwarded
-/// headers and the <c>X-Test-Text</c> header it received, one <c>Name: value</c> line each.
+/// headers and the <c>X-Test-Text</c> header it received, one <c>Name: value</c> line each. It also returns
+/// <c>X-Test-Text</c> as a response header.
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
 {
@@ -39,7 +41,13 @@ public sealed class TestBackend : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0);
+
+            // Sends an echoed X-Test-Text back as UTF-8, which Kestrel otherwise rejects outside ASCII.
+            kestrel.ResponseHeaderEncodingSelector = _ => Encoding.UTF8;
+        });
 
         var app = builder.Build();
         app.Run(async context =>
@@ -51,6 +59,11 @@ public sealed class TestBackend : IAsyncDisposable
                 {
                     lines.Add($"{header}: {values}");
                 }
+            }
+
+            if (context.Request.Headers.TryGetValue("X-Test-Text", out var text))
+            {
+                context.Response.Headers["X-Test-Text"] = text;
             }
 
             context.Response.ContentType = "text/plain";
