@@ -16,7 +16,7 @@ namespace Tandem.Node.SessionAffinity;
 /// for example after a restart without persistence. So a cached pin is also written back in the background when
 /// the shared store never confirmed it, when the connection to Redis failed or came back since the last
 /// confirmation (<see cref="OnSharedConnectivityChanged"/>), and when the last confirmation is older than
-/// <see cref="SharedCheckInterval"/>. At most <see cref="MaxBackgroundWrites"/> such writes run at once, one per pin;
+/// <see cref="SharedCheckInterval"/>, provided the request is routed by the pin (<see cref="StartWriteBack"/>). At most <see cref="MaxBackgroundWrites"/> such writes run at once, one per pin;
 /// when that many are running, the next request for the pin tries again. Failed writes are counted by the store.
 /// </para>
 /// </remarks>
@@ -63,28 +63,24 @@ internal sealed class AffinityPins
         {
             var now = _timeProvider.GetUtcNow();
             var needsRefresh = expiresAt - now < TimeToLive / 2;
-            if (!needsRefresh && HasSharedTier && IsSharedCopyInDoubt(sharedAt, now))
-            {
-                StartBackgroundWrite(clusterId, sessionId, destinationId);
-            }
-
-            return new PinLookup(AffinityLookupStatus.Found, destinationId, needsRefresh);
+            var needsWriteBack = !needsRefresh && HasSharedTier && IsSharedCopyInDoubt(sharedAt, now);
+            return new PinLookup(AffinityLookupStatus.Found, destinationId, needsRefresh, needsWriteBack);
         }
 
         if (!HasSharedTier)
         {
-            return new PinLookup(AffinityLookupStatus.NotFound, null, NeedsRefresh: false);
+            return new PinLookup(AffinityLookupStatus.NotFound, null, NeedsRefresh: false, NeedsWriteBack: false);
         }
 
         var lookup = await _shared.GetAsync(clusterId, sessionId, cancellationToken);
         if (lookup.Status != AffinityLookupStatus.Found)
         {
-            return new PinLookup(lookup.Status, null, NeedsRefresh: false);
+            return new PinLookup(lookup.Status, null, NeedsRefresh: false, NeedsWriteBack: false);
         }
 
         _local.Set(clusterId, sessionId, lookup.DestinationId!, TimeToLive);
         _local.MarkShared(clusterId, sessionId, lookup.DestinationId!, _timeProvider.GetUtcNow());
-        return new PinLookup(AffinityLookupStatus.Found, lookup.DestinationId, NeedsRefresh: true);
+        return new PinLookup(AffinityLookupStatus.Found, lookup.DestinationId, NeedsRefresh: true, NeedsWriteBack: false);
     }
 
     /// <summary>
@@ -128,7 +124,12 @@ internal sealed class AffinityPins
         || confirmedAt.UtcTicks <= Interlocked.Read(ref _sharedConnectivityChangedAtTicks)
         || now - confirmedAt >= SharedCheckInterval;
 
-    private void StartBackgroundWrite(string clusterId, string sessionId, string destinationId)
+    /// <summary>
+    /// Writes a cached pin to the shared store in the background, after <see cref="LookUpAsync"/> set
+    /// <see cref="PinLookup.NeedsWriteBack"/> and the request was routed by the pin. A pin that the request does not
+    /// use is not written back, because its write could land after the new pin's and replace it.
+    /// </summary>
+    public void StartWriteBack(string clusterId, string sessionId, string destinationId)
     {
         var key = (clusterId, sessionId);
         if (Interlocked.Increment(ref _backgroundWriteCount) > MaxBackgroundWrites)
@@ -169,5 +170,12 @@ internal sealed class AffinityPins
     }
 }
 
-/// <summary>Result of <see cref="AffinityPins.LookUpAsync"/>.</summary>
-internal readonly record struct PinLookup(AffinityLookupStatus Status, string? DestinationId, bool NeedsRefresh);
+/// <summary>
+/// Result of <see cref="AffinityPins.LookUpAsync"/>. <c>NeedsRefresh</c> asks for a write before the response, and
+/// <c>NeedsWriteBack</c> for <see cref="AffinityPins.StartWriteBack"/> because the shared store may have lost the pin.
+/// </summary>
+internal readonly record struct PinLookup(
+    AffinityLookupStatus Status,
+    string? DestinationId,
+    bool NeedsRefresh,
+    bool NeedsWriteBack);

@@ -83,6 +83,10 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
             if (string.Equals(destination.DestinationId, pin.DestinationId, StringComparison.Ordinal))
             {
                 context.Items[PinItemKey] = new RequestPin(sessionId, destination.DestinationId, pin.NeedsRefresh);
+                if (pin.NeedsWriteBack)
+                {
+                    _pins.StartWriteBack(cluster.ClusterId, sessionId, destination.DestinationId);
+                }
 
                 // A DestinationState is also a read-only list that contains only itself.
                 return new AffinityResult(destination, AffinityStatus.OK);

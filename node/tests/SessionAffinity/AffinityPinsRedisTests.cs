@@ -115,6 +115,8 @@ public sealed class AffinityPinsRedisTests : IAsyncLifetime
         await _server!.KillAsync();
         _clock.Advance(AffinityPins.SharedCheckInterval);
         var lookup = await pins.LookUpAsync("backends", "s1", TestContext.Current.CancellationToken);
+        Assert.True(lookup.NeedsWriteBack);
+        pins.StartWriteBack("backends", "s1", "b2");
         await pins.WaitForBackgroundWritesAsync().WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
 
         Assert.Equal(AffinityLookupStatus.Found, lookup.Status);
@@ -133,6 +135,11 @@ public sealed class AffinityPinsRedisTests : IAsyncLifetime
         var lookup = await pins.LookUpAsync("backends", "s1", TestContext.Current.CancellationToken);
         Assert.Equal(AffinityLookupStatus.Found, lookup.Status);
         Assert.Equal("b2", lookup.DestinationId);
+        if (lookup.NeedsWriteBack)
+        {
+            pins.StartWriteBack("backends", "s1", "b2");
+        }
+
         await pins.WaitForBackgroundWritesAsync().WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
     }
 

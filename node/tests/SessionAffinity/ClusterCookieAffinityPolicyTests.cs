@@ -113,6 +113,38 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     [Fact]
+    public async Task PinInUse_WrittenBackAfterCheckInterval()
+    {
+        var shared = new ScriptedAffinityStore();
+        var node = CreateNode(shared);
+        var sessionId = await PinNewSessionAsync(node, _destinations[0]);
+
+        _clock.Advance(AffinityPins.SharedCheckInterval - TimeSpan.FromSeconds(1));
+        await RouteAsync(node, sessionId, _destinations[0]);
+        var writesBeforeInterval = shared.Writes;
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await RouteAsync(node, sessionId, _destinations[0]);
+
+        Assert.Equal(1, writesBeforeInterval);
+        Assert.Equal(2, shared.Writes);
+    }
+
+    [Fact]
+    public async Task PinnedDestinationDown_OldPinNotWrittenBack()
+    {
+        var shared = new ScriptedAffinityStore();
+        var node = CreateNode(shared);
+        var sessionId = await PinNewSessionAsync(node, _destinations[1]);
+        _clock.Advance(AffinityPins.SharedCheckInterval);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(
+            CreateContext(sessionId), _cluster, Config, [_destinations[0]], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.DestinationNotFound, result.Status);
+        Assert.Equal(1, shared.Writes);
+    }
+
+    [Fact]
     public async Task PinnedDestinationDown_Repins()
     {
         var node = CreateNode();
