@@ -10,6 +10,7 @@ internal static partial class LibC
 
     public const int SigKill = 9;
     public const int SigTerm = 15;
+    public const int SigCont = 18;
     public const int SigStop = 19;
 
     /// <summary>Moves the calling thread, and only it, into the namespace that <paramref name="fd"/> refers to (setns(2)).</summary>

@@ -109,6 +109,9 @@ public sealed class LabProcess : IAsyncDisposable
     /// <summary>Sends SIGSTOP, which freezes the process the way a hung host would.</summary>
     public void Stop() => Signal(LibC.SigStop, "SIGSTOP");
 
+    /// <summary>Sends SIGCONT, which lets a process frozen by <see cref="Stop"/> run again.</summary>
+    public void Resume() => Signal(LibC.SigCont, "SIGCONT");
+
     /// <summary>Sends SIGTERM, which asks the process to shut down cleanly.</summary>
     public void Terminate() => Signal(LibC.SigTerm, "SIGTERM");
 
