@@ -33,6 +33,7 @@ internal sealed class ManagementMetrics : IDisposable
     private readonly Counter _transitionsToMaster;
     private readonly Counter _gratuitousArpSent;
     private readonly Counter _priorityZeroReceived;
+    private readonly Counter _repliesSuppressed;
     private readonly Counter _proxyRequests;
     private readonly Counter _proxyFailures;
     private readonly Gauge _destinationHealth;
@@ -71,7 +72,11 @@ internal sealed class ManagementMetrics : IDisposable
         _gratuitousArpSent = factory.CreateCounter(
             "tandem_vrrp_gratuitous_arp_sent_total", "Gratuitous ARP frames sent for the virtual addresses.", "vrid");
         _priorityZeroReceived = factory.CreateCounter(
-            "tandem_vrrp_priority_zero_received_total", "VRRP adverts with priority 0 received from a stopping master.", "vrid");
+            "tandem_vrrp_priority_zero_received_total", "VRRP adverts with priority 0 received, normally from a stopping master.", "vrid");
+        _repliesSuppressed = factory.CreateCounter(
+            "tandem_vrrp_replies_suppressed_total",
+            "Replies to priority-0 or lower-priority adverts not sent because the master had replied within its interval.",
+            "vrid");
         _proxyRequests = factory.CreateCounter("tandem_proxy_requests_total", "Requests received on the proxy listener.");
         _proxyFailures = factory.CreateCounter(
             "tandem_proxy_failures_total", "Proxied requests that YARP failed to forward (a ForwarderError other than None).");
@@ -133,6 +138,7 @@ internal sealed class ManagementMetrics : IDisposable
         _transitionsToMaster.WithLabels(vrid).IncTo(counters.BecameMaster);
         _gratuitousArpSent.WithLabels(vrid).IncTo(counters.GratuitousArpSent);
         _priorityZeroReceived.WithLabels(vrid).IncTo(counters.PriorityZeroReceived);
+        _repliesSuppressed.WithLabels(vrid).IncTo(counters.RepliesSuppressed);
         foreach (var (reason, count) in counters.GetRejectedByReason())
         {
             _advertsRejected.WithLabels(vrid, reason.ToString()).IncTo(count);

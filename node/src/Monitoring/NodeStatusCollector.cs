@@ -223,6 +223,7 @@ internal sealed class NodeStatusCollector
         status.Counters.TransitionsToMaster = (ulong)counters.BecameMaster;
         status.Counters.GratuitousArpSent = (ulong)counters.GratuitousArpSent;
         status.Counters.PriorityZeroReceived = (ulong)counters.PriorityZeroReceived;
+        status.Counters.RepliesSuppressed = (ulong)counters.RepliesSuppressed;
         foreach (var (reason, count) in counters.GetRejectedByReason())
         {
             status.Counters.RejectedByReason[reason.ToString()] = (ulong)count;
