@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Tandem.Node.Hosting;
 using Tandem.Node.Tests.Support;
 using Tandem.SessionStore.Tests;
@@ -18,7 +19,7 @@ public sealed class NodeClusterEndToEndTests : IAsyncLifetime
     private const string CookieName = "Tandem.Affinity";
 
     private readonly TestCertificate _certificate = TestCertificate.Create();
-    private readonly CollectingLoggerProvider _logs = new();
+    private readonly FakeLogCollector _logs = new();
     private readonly List<WebApplication> _nodes = [];
 
     // Shared by the nodes of one test and unique per test, so tests never see each other's pins.
@@ -119,7 +120,7 @@ public sealed class NodeClusterEndToEndTests : IAsyncLifetime
             Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2), $"Two requests took {elapsed.Elapsed}.");
         }
 
-        Assert.Contains(_logs.Entries, entry => entry.Category == "Tandem.SessionStore.Redis" && entry.Level == LogLevel.Warning);
+        Assert.Contains(_logs.GetSnapshot(), record => record.Category == "Tandem.SessionStore.Redis" && record.Level == LogLevel.Warning);
     }
 
     private RedisServer RequireRedis()
@@ -142,7 +143,7 @@ public sealed class NodeClusterEndToEndTests : IAsyncLifetime
 
         var node = await NodeApplication.CreateAsync(
             configuration.AddTo,
-            new NodeApplicationOptions { ConfigureLogging = logging => logging.AddProvider(_logs) });
+            new NodeApplicationOptions { ConfigureLogging = logging => logging.AddProvider(new FakeLoggerProvider(_logs)) });
         _nodes.Add(node);
         await node.StartAsync(TestContext.Current.CancellationToken);
         return port;

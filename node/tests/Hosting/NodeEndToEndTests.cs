@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Tandem.Node.Hosting;
 using Tandem.Node.Logging;
 using Tandem.Node.Tests.Support;
@@ -20,7 +21,7 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
     private const string CookieName = "Tandem.Affinity";
 
     private readonly TestCertificate _certificate = TestCertificate.Create();
-    private readonly CollectingLoggerProvider _logs = new();
+    private readonly FakeLogCollector _logs = new();
     private TestBackend _backend1 = null!;
     private TestBackend _backend2 = null!;
     private WebApplication? _node;
@@ -233,9 +234,9 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
     {
         await StartNodeAsync();
 
-        Assert.Contains(_logs.Entries, entry => entry.EventId == EventIds.VrrpDisabled && entry.Level == LogLevel.Warning);
-        Assert.Contains(_logs.Entries, entry => entry.EventId == EventIds.InProcessStoreSelected && entry.Level == LogLevel.Warning);
-        Assert.Contains(_logs.Entries, entry => entry.EventId == EventIds.NodeStarting);
+        Assert.Contains(_logs.GetSnapshot(), record => record.Id.Id == EventIds.VrrpDisabled && record.Level == LogLevel.Warning);
+        Assert.Contains(_logs.GetSnapshot(), record => record.Id.Id == EventIds.InProcessStoreSelected && record.Level == LogLevel.Warning);
+        Assert.Contains(_logs.GetSnapshot(), record => record.Id.Id == EventIds.NodeStarting);
     }
 
     private async Task StartNodeAsync(Action<NodeConfiguration>? configure = null)
@@ -245,7 +246,7 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
 
         _node = await NodeApplication.CreateAsync(
             configuration.AddTo,
-            new NodeApplicationOptions { ConfigureLogging = logging => logging.AddProvider(_logs) });
+            new NodeApplicationOptions { ConfigureLogging = logging => logging.AddProvider(new FakeLoggerProvider(_logs)) });
         await _node.StartAsync(TestContext.Current.CancellationToken);
     }
 
