@@ -12,7 +12,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Services.ConfigureHttpJsonOptions(options =>
 {
-    // The web defaults name properties in camelCase whatever the context says, so set snake_case here.
+    // The web defaults write properties in camelCase, but the lab reads snake_case, so set it here.
     options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
     options.SerializerOptions.TypeInfoResolverChain.Insert(0, BackendJsonContext.Default);
 });

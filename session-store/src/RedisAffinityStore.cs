@@ -281,7 +281,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             return inner.Message;
         }
 
-        // The library's message starts with the failure type and, when it knows one, the cause in brackets, as in
+        // The library's message starts with the failure type and, when it has one, the cause in brackets, as in
         // "SocketClosed (ReadEndOfStream, last-recv: 0) on 127.0.0.1:6379/Interactive, ...".
         var message = exception?.Message ?? "";
         var prefix = failureType + " (";

@@ -112,7 +112,7 @@ public sealed class LabProcess : IAsyncDisposable
     /// <summary>Sends SIGCONT, which lets a process frozen by <see cref="Stop"/> run again.</summary>
     public void Resume() => Signal(LibC.SigCont, "SIGCONT");
 
-    /// <summary>Sends SIGTERM, which asks the process to shut down cleanly.</summary>
+    /// <summary>Sends SIGTERM so the process shuts down cleanly.</summary>
     public void Terminate() => Signal(LibC.SigTerm, "SIGTERM");
 
     /// <summary>Sends SIGKILL, which ends the process without running any of its shutdown code.</summary>

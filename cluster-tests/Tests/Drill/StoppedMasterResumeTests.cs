@@ -11,8 +11,8 @@ namespace Tandem.ClusterTests.Tests.Drill;
 /// <summary>
 /// The master is frozen with SIGSTOP long enough for the backup to take over, then resumed.
 /// The resumed master never left Master, so it replies to the backup's lower-priority advert, and the
-/// backup steps down. The master must also send gratuitous ARP then: the client learned the
-/// backup's MAC during the takeover, and without a new announcement it keeps sending to that MAC
+/// backup steps down. The master must also send gratuitous ARP then, because the client learned the
+/// backup's MAC during the takeover. Without a new announcement the client keeps sending to that MAC
 /// until its ARP entry expires, which took about 34 s in this lab.
 /// </summary>
 public sealed class StoppedMasterResumeTests(ITestOutputHelper output)

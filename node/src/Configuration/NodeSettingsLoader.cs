@@ -58,7 +58,7 @@ internal static class NodeSettingsLoader
     /// <summary>
     /// Binds and checks the <c>Vrrp</c> section. Returns null when the section is absent or <c>Vrrp:Interface</c> is
     /// empty, which turns VRRP off. Other <c>Vrrp</c> settings next to an empty interface are an error, because
-    /// whoever set them meant VRRP to run.
+    /// setting them shows that VRRP was meant to run.
     /// </summary>
     public static VrrpOptions? LoadVrrp(IConfiguration configuration, List<string> errors)
     {

@@ -13,7 +13,7 @@ namespace Tandem.Node.Forwarding;
 /// character and back, so any byte sequence that Kestrel accepts round-trips, valid UTF-8 or not. Without this, the
 /// outgoing <see cref="HttpClient"/> allows only ASCII and every such request failed with 502. A cluster that sets
 /// <c>HttpClient:RequestHeaderEncoding</c> keeps its own choice, which encodes the Latin-1 characters again, so
-/// docs/configuration.md says to leave it unset.
+/// docs/configuration.md tells operators to leave it unset.
 /// </remarks>
 internal sealed class HeaderBytesForwarderHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger)
     : ForwarderHttpClientFactory(logger)

@@ -171,8 +171,8 @@ internal sealed class AffinityPins
 }
 
 /// <summary>
-/// Result of <see cref="AffinityPins.LookUpAsync"/>. <c>NeedsRefresh</c> asks for a write before the response, and
-/// <c>NeedsWriteBack</c> for <see cref="AffinityPins.StartWriteBack"/> because the shared store may have lost the pin.
+/// Result of <see cref="AffinityPins.LookUpAsync"/>. <c>NeedsRefresh</c> requests a write before the response.
+/// <c>NeedsWriteBack</c> requests <see cref="AffinityPins.StartWriteBack"/>, because the shared store may have lost the pin.
 /// </summary>
 internal readonly record struct PinLookup(
     AffinityLookupStatus Status,

@@ -183,9 +183,9 @@ internal sealed partial class VirtualRouter : IDisposable
     {
         if (priority == 0)
         {
-            // Priority 0 says that the master is leaving, so take over after Skew_Time instead of Master_Down_Interval.
-            // RFC 9568 §6.4.2 does not require the sender to be the master heard last, and neither keepalived nor FRR vrrpd checks it, so
-            // neither does this router. The log is rate-limited because anyone on the link can send such adverts.
+            // Priority 0 means that the master is leaving, so take over after Skew_Time instead of Master_Down_Interval.
+            // RFC 9568 §6.4.2 does not require the sender to be the master heard last. Neither keepalived nor FRR
+            // vrrpd checks it, so neither does this router. The log is rate-limited because anyone on the link can send such adverts.
             var skew = ComputeSkewTime();
             if (_priorityZeroLogLimiter.ShouldLog(_settings.VirtualRouterId, out var suppressed))
             {
