@@ -17,6 +17,16 @@ public sealed class VirtualRouterTests
     private readonly RecordingLoggerFactory _logs = new();
     private readonly VrrpCounters _counters = new();
 
+    // One advert from LowerPeer per second at a 100 cs interval, each after the clock moved one second.
+    private void HearAdvertEverySecond(VirtualRouter router, byte priority, int seconds)
+    {
+        for (var second = 0; second < seconds; second++)
+        {
+            _time.Advance(Cs(100));
+            router.OnAdvertisement(LowerPeer, priority, 100);
+        }
+    }
+
     private VirtualRouter CreateRouter(byte priority = 100, int interval = 100, bool preempt = true)
     {
         var settings = new VirtualRouterSettings(1, priority, interval, preempt, Primary);
@@ -119,11 +129,7 @@ public sealed class VirtualRouterTests
         var router = CreateRouter();
         router.Start();
 
-        for (var second = 0; second < 10; second++)
-        {
-            _time.Advance(Cs(100));
-            router.OnAdvertisement(LowerPeer, 150, 100);
-        }
+        HearAdvertEverySecond(router, priority: 150, seconds: 10);
 
         Assert.Equal(VrrpState.Backup, router.State);
         Assert.Empty(_actions.Actions);
@@ -281,11 +287,7 @@ public sealed class VirtualRouterTests
         var router = CreateRouter(priority: 150, preempt: false);
         router.Start();
 
-        for (var second = 0; second < 10; second++)
-        {
-            _time.Advance(Cs(100));
-            router.OnAdvertisement(LowerPeer, 100, 100);
-        }
+        HearAdvertEverySecond(router, priority: 100, seconds: 10);
 
         Assert.Equal(VrrpState.Backup, router.State);
         Assert.Empty(_actions.Actions);
@@ -330,11 +332,7 @@ public sealed class VirtualRouterTests
         Assert.Equal(["release"], _actions.Actions);
 
         // The Adver_Timer is cancelled: no advert goes out while the new master keeps advertising.
-        for (var second = 0; second < 5; second++)
-        {
-            _time.Advance(Cs(100));
-            router.OnAdvertisement(LowerPeer, 150, 100);
-        }
+        HearAdvertEverySecond(router, priority: 150, seconds: 5);
 
         Assert.Equal(["release"], _actions.Actions);
     }
