@@ -21,6 +21,22 @@ passed=0
 failed=0
 skipped=0
 broken_projects=()
+failed_tests=()
+
+# Prints "  <test name>: <first line of its message>" for each failed result in a .trx file.
+list_failed_tests() {
+    python3 - "$1" <<'PYTHON'
+import sys
+import xml.etree.ElementTree as tree
+
+namespace = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for result in tree.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", namespace):
+    if result.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
+        message = result.findtext(".//t:Message", default="", namespaces=namespace).strip()
+        first_line = message.splitlines()[0] if message else "no message"
+        print(f"  {result.get('testName')}: {first_line[:300]}")
+PYTHON
+}
 
 # The cluster tests go last: they are the slowest and need the other builds anyway.
 mapfile -t projects < <(dotnet sln Cluster.sln list | grep -E '[Tt]ests?\.csproj$' | sort | awk '/cluster-tests/ { last[++n] = $0; next } { print } END { for (i = 1; i <= n; i++) print last[i] }')
@@ -49,7 +65,18 @@ for project in "${projects[@]}"; do
     passed=$((passed + $(grep -c '"Passed"' <<<"$outcomes" || true)))
     failed=$((failed + $(grep -c -E '"(Failed|Error|Timeout|Aborted)"' <<<"$outcomes" || true)))
     skipped=$((skipped + $(grep -c '"NotExecuted"' <<<"$outcomes" || true)))
+    failed_tests+=("$(list_failed_tests "$trx" || true)")
 done
+
+# CI shows only the end of the output, so the failed tests are repeated here with their messages.
+if [ -n "$(printf '%s' "${failed_tests[@]}")" ]; then
+    echo "Failed tests:" >&2
+    for lines in "${failed_tests[@]}"; do
+        if [ -n "$lines" ]; then
+            printf '%s\n' "$lines" >&2
+        fi
+    done
+fi
 
 if [ "${#broken_projects[@]}" -gt 0 ]; then
     echo "Test projects that failed: ${broken_projects[*]}" >&2
