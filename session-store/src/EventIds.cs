@@ -14,4 +14,6 @@ internal static class EventIds
     public const int RedisNotConnectedAtStartup = 2005;
     public const int RedisConnectionFailedAfterSuppressed = 2006;
     public const int StoreOperationFailedAfterSuppressed = 2007;
+    public const int HeartbeatOperationFailed = 2008;
+    public const int HeartbeatOperationFailedAfterSuppressed = 2009;
 }

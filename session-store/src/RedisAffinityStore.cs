@@ -157,6 +157,10 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         }
     }
 
+    /// <summary>Returns a heartbeat store that shares this store's connection, key prefix and operation timeout.</summary>
+    public RedisHeartbeatStore CreateHeartbeatStore(ILoggerFactory loggerFactory) =>
+        new(_connection, _keyPrefix, _operationTimeout, loggerFactory.CreateLogger("Tandem.SessionStore.Redis"), _timeProvider, _metrics);
+
     public async ValueTask DisposeAsync()
     {
         _connection.ConnectionFailed -= OnConnectionFailed;
@@ -167,11 +171,18 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     internal string CreateKey(string clusterId, string sessionId) =>
         string.Concat(_keyPrefix, "affinity:", clusterId, ":", sessionId);
 
-    private async Task<T> WaitBoundedAsync<T>(Task<T> command, CancellationToken cancellationToken)
+    private Task<T> WaitBoundedAsync<T>(Task<T> command, CancellationToken cancellationToken) =>
+        WaitBoundedAsync(command, _operationTimeout, _timeProvider, cancellationToken);
+
+    internal static async Task<T> WaitBoundedAsync<T>(
+        Task<T> command,
+        TimeSpan timeout,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return await command.WaitAsync(_operationTimeout, _timeProvider, cancellationToken);
+            return await command.WaitAsync(timeout, timeProvider, cancellationToken);
         }
         catch when (!command.IsCompleted)
         {
@@ -186,7 +197,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         }
     }
 
-    private static bool TryClassify(Exception exception, CancellationToken cancellationToken, out StoreFailureReason reason)
+    internal static bool TryClassify(Exception exception, CancellationToken cancellationToken, out StoreFailureReason reason)
     {
         switch (exception)
         {
@@ -234,7 +245,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     /// Describes a failure without the exception message, which can name the key and so the session id even with
     /// IncludeDetailInExceptions off, for example in the text of a server error reply.
     /// </summary>
-    private static string DescribeFailure(Exception exception) => exception switch
+    internal static string DescribeFailure(Exception exception) => exception switch
     {
         RedisConnectionException connection => $"{nameof(RedisConnectionException)} ({connection.FailureType})",
         RedisServerException server => $"{nameof(RedisServerException)} ({FirstWord(server.Message)})",

@@ -18,4 +18,13 @@ public enum StoreOperation
 {
     Get,
     Set,
+
+    /// <summary>Writing this node's heartbeat.</summary>
+    HeartbeatPublish,
+
+    /// <summary>Reading every node's heartbeat.</summary>
+    HeartbeatRead,
+
+    /// <summary>The periodic PING that measures the round-trip time.</summary>
+    Ping,
 }
