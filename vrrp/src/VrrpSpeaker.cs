@@ -70,6 +70,34 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     /// </summary>
     public event Action<VrrpStateChange>? StateChanged;
 
+    /// <summary>Raised when maintenance mode is entered or left, with the same threading rules as <see cref="StateChanged"/>.</summary>
+    public event Action<VrrpMaintenanceChange>? MaintenanceChanged;
+
+    /// <summary>True while this node never becomes master, until <see cref="Resume"/>.</summary>
+    public bool InMaintenance => _running?.Router.InMaintenance ?? false;
+
+    /// <summary>True between a hand-over's priority-0 advert and its outcome.</summary>
+    public bool HandingOver => _running?.Router.HandingOver ?? false;
+
+    /// <summary>
+    /// Hands the Master state to a backup (a planned switchover): sends one advert with priority 0 and keeps the
+    /// virtual addresses until the new master's advert arrives, then moves to Backup and releases them. This node
+    /// does not preempt the new master afterwards until it becomes master again or <see cref="Resume"/> is called.
+    /// </summary>
+    /// <param name="reason">Why, in words; it starts the reason of the resulting state change.</param>
+    public Task<VrrpHandOverResult> HandOverAsync(string reason) =>
+        _running is { Stopped: false } running ? running.Router.HandOverAsync(reason) : Task.FromResult(VrrpHandOverResult.Stopped);
+
+    /// <summary>
+    /// Enters maintenance mode, in which this node never becomes master. A master hands over first, and stays master
+    /// and out of maintenance when no backup takes over.
+    /// </summary>
+    public Task<VrrpHandOverResult> EnterMaintenanceAsync(string reason) =>
+        _running is { Stopped: false } running ? running.Router.EnterMaintenanceAsync(reason) : Task.FromResult(VrrpHandOverResult.Stopped);
+
+    /// <summary>Leaves maintenance mode. Returns false when the node was not in maintenance or the speaker is not running.</summary>
+    public bool Resume(string reason) => _running is { Stopped: false } running && running.Router.Resume(reason);
+
     /// <summary>Removes stale virtual addresses, opens the raw socket and enters Backup (or Master for priority 255).</summary>
     /// <exception cref="OptionsValidationException">The options are invalid; the exception lists every error.</exception>
     /// <exception cref="InvalidOperationException">The interface, the socket or the stale-address cleanup failed; the message contains the fix.</exception>
@@ -121,6 +149,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress, version);
         var router = new VirtualRouter(settings, actions, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.StateMachine), Counters);
         router.StateChanged += OnStateChanged;
+        router.MaintenanceChanged += change => MaintenanceChanged?.Invoke(change);
 
         var localAddresses = info.LocalAddresses.ToHashSet();
         var context = new VrrpReadContext(version, vrid, localAddresses.Contains)

@@ -12,6 +12,11 @@ internal static class VrrpEventIds
     public const int LowerPriorityAnswered = 6;
     public const int MasterAdverIntervalChanged = 7;
     public const int PriorityZeroRepeated = 8;
+    public const int HandOverStarted = 9;
+    public const int HandOverTimedOut = 10;
+    public const int MaintenanceChanged = 11;
+    public const int TakeoverSkippedInMaintenance = 12;
+    public const int MaintenanceChangedHandlerFailed = 13;
 
     // Packets, 20-39.
     public const int PacketRejected = 20;

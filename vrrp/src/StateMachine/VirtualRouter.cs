@@ -129,7 +129,8 @@ internal sealed partial class VirtualRouter : IDisposable
                 return;
             }
 
-            if (_settings.Priority == VirtualRouterSettings.OwnerPriority)
+            // An owner in maintenance starts as a backup, so that it never takes the addresses until it resumes.
+            if (_settings.Priority == VirtualRouterSettings.OwnerPriority && !_maintenance)
             {
                 ChangeState(VrrpState.Master, "priority 255, this node owns the virtual addresses");
                 return;
@@ -201,7 +202,7 @@ internal sealed partial class VirtualRouter : IDisposable
             return;
         }
 
-        if (!_settings.PreemptMode || priority >= _settings.Priority)
+        if (!PreemptsNow || priority >= _settings.Priority)
         {
             _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
             // VRRPv3 backups adopt the master's interval (RFC 9568 §6.4.2). VRRPv2 has no such rule, and the reader
@@ -224,6 +225,12 @@ internal sealed partial class VirtualRouter : IDisposable
 
     private void OnAdvertisementAsMaster(IPAddress source, byte priority, int interval)
     {
+        if (_handOver is not null)
+        {
+            OnAdvertisementWhileHandingOver(source, priority, interval);
+            return;
+        }
+
         if (priority == 0)
         {
             // Another master is leaving. Advertising at once keeps the backups from taking over after Skew_Time.
@@ -334,6 +341,7 @@ internal sealed partial class VirtualRouter : IDisposable
                 }
 
                 _actions.ReleaseAddresses();
+                CompleteHandOver(to);
                 break;
             case VrrpState.Backup:
                 CancelMasterDownTimer();
@@ -348,6 +356,7 @@ internal sealed partial class VirtualRouter : IDisposable
             case VrrpState.Master:
                 // A master hears no master but itself, and an entry kept from Backup would name a router that lost.
                 _masterHeard = null;
+                _preemptSuspended = false;
 
                 // RFC 9568 §6.4.2: send an advert, announce the addresses with gratuitous ARP, start the Adver_Timer.
                 SendAdvertisement(_settings.Priority);
@@ -458,6 +467,12 @@ internal sealed partial class VirtualRouter : IDisposable
                 return;
             }
 
+            if (_maintenance)
+            {
+                OnMasterDownInMaintenance();
+                return;
+            }
+
             ChangeState(VrrpState.Master, _masterDownCause);
         }
     }
@@ -486,6 +501,9 @@ internal sealed partial class VirtualRouter : IDisposable
             _disposed = true;
             CancelAdverTimer();
             CancelMasterDownTimer();
+            CancelHandOverTimer();
+            _handOver?.Completion.TrySetResult(VrrpHandOverResult.Stopped);
+            _handOver = null;
         }
     }
 
