@@ -38,4 +38,8 @@ internal static class EventIds
     public const int ManagementDisabled = 1301;
     public const int ManagementCallDenied = 1302;
     public const int MonitoringPollFailed = 1303;
+    public const int HeartbeatsStarted = 1304;
+    public const int HeartbeatFailed = 1305;
+    public const int HeartbeatInvalid = 1306;
+    public const int CertificateExpiring = 1307;
 }

@@ -17,4 +17,13 @@ public sealed class ManagementOptions
 
     /// <summary>Networks in CIDR notation, or single addresses, whose clients may call the NodeMonitor service.</summary>
     public List<string> AllowedNetworks { get; set; } = ["127.0.0.0/8", "::1/128"];
+
+    /// <summary>Period of the heartbeat that publishes this node's status to the session store, in milliseconds.</summary>
+    public int HeartbeatIntervalMilliseconds { get; set; } = 1000;
+
+    /// <summary>Expiry of each heartbeat in the session store, in milliseconds. At least twice the interval.</summary>
+    public int HeartbeatTtlMilliseconds { get; set; } = 5000;
+
+    /// <summary>Days before the certificate's expiry from which Watch streams get a certificate_expiring event.</summary>
+    public int CertificateExpiryWarningDays { get; set; } = 14;
 }

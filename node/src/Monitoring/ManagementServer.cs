@@ -26,6 +26,7 @@ internal sealed partial class ManagementServer(
     ManagementSettings settings,
     NodeStatusCollector collector,
     NodeEventHub hub,
+    ClusterViewBuilder clusterView,
     ManagementMetrics metrics,
     IHostApplicationLifetime nodeLifetime,
     TimeProvider timeProvider,
@@ -56,6 +57,7 @@ internal sealed partial class ManagementServer(
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(collector);
         builder.Services.AddSingleton(hub);
+        builder.Services.AddSingleton(clusterView);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<AllowedNetworksInterceptor>();
 

@@ -10,6 +10,12 @@ internal sealed record ManagementSettings(IPAddress Address, int Port, int Metri
 {
     public const string SectionName = "Management";
 
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan HeartbeatTtl { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int CertificateExpiryWarningDays { get; init; } = 14;
+
     /// <summary>True when <paramref name="client"/> is inside one of <see cref="AllowedNetworks"/>.</summary>
     public bool IsAllowed(IPAddress? client)
     {
@@ -101,11 +107,44 @@ internal sealed record ManagementSettings(IPAddress Address, int Port, int Metri
             networks.Add(prefix.ToNetwork());
         }
 
+        CheckHeartbeatAndCertificate(options, errors);
+
         if (errors.Count > errorCount || address is null || options.Port == 0)
         {
             return null;
         }
 
-        return new ManagementSettings(address, options.Port, options.MetricsPort, networks);
+        return new ManagementSettings(address, options.Port, options.MetricsPort, networks)
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(options.HeartbeatIntervalMilliseconds),
+            HeartbeatTtl = TimeSpan.FromMilliseconds(options.HeartbeatTtlMilliseconds),
+            CertificateExpiryWarningDays = options.CertificateExpiryWarningDays,
+        };
+    }
+
+    private static void CheckHeartbeatAndCertificate(ManagementOptions options, List<string> errors)
+    {
+        if (options.HeartbeatIntervalMilliseconds is < 100 or > 60_000)
+        {
+            errors.Add(
+                $"Management:HeartbeatIntervalMilliseconds: {options.HeartbeatIntervalMilliseconds} is out of range. " +
+                "Set milliseconds from 100 to 60000, for example 1000.");
+        }
+        else if (options.HeartbeatTtlMilliseconds < 2 * options.HeartbeatIntervalMilliseconds
+            || options.HeartbeatTtlMilliseconds > 600_000)
+        {
+            // With a TTL below two intervals, one late heartbeat would drop a running node from the cluster view.
+            errors.Add(
+                $"Management:HeartbeatTtlMilliseconds: {options.HeartbeatTtlMilliseconds} is out of range. Set " +
+                $"milliseconds from twice Management:HeartbeatIntervalMilliseconds ({2 * options.HeartbeatIntervalMilliseconds}) " +
+                "to 600000, for example five intervals.");
+        }
+
+        if (options.CertificateExpiryWarningDays is < 0 or > 3650)
+        {
+            errors.Add(
+                $"Management:CertificateExpiryWarningDays: {options.CertificateExpiryWarningDays} is out of range. " +
+                "Set days from 0 to 3650, for example 14, or 0 to warn only in the last day before expiry.");
+        }
     }
 }

@@ -11,6 +11,8 @@ internal static class MonitoringServiceCollectionExtensions
     public static IServiceCollection AddNodeMonitoring(this IServiceCollection services, ManagementSettings? management)
     {
         services.AddSingleton<ProxyRequestCounters>();
+        services.AddSingleton<ProxyConnectionCounter>();
+        services.AddSingleton<SessionStoreProbe>();
         services.AddSingleton<NodeStatusCollector>();
         if (management is null)
         {
@@ -21,6 +23,9 @@ internal static class MonitoringServiceCollectionExtensions
         services.AddSingleton<ManagementMetrics>();
         services.AddSingleton<NodeEventHub>();
         services.AddHostedService(provider => provider.GetRequiredService<NodeEventHub>());
+        services.AddSingleton<ClusterHeartbeatService>();
+        services.AddHostedService(provider => provider.GetRequiredService<ClusterHeartbeatService>());
+        services.AddSingleton<ClusterViewBuilder>();
         services.AddSingleton<ManagementServer>();
         services.AddHostedService(provider => provider.GetRequiredService<ManagementServer>());
         return services;

@@ -10,8 +10,9 @@ using Tandem.Vrrp;
 namespace Tandem.Node.Monitoring;
 
 /// <summary>
-/// Fans node events out to every Watch stream. VRRP state changes arrive as they happen; backend health and the
-/// session store connection are polled every <see cref="PollInterval"/>, because YARP raises no event for health.
+/// Fans node events out to every Watch stream. VRRP state changes arrive as they happen. Backend health, the session
+/// store connection and the certificate's days left are polled every <see cref="PollInterval"/>, because YARP raises
+/// no event for health.
 /// When the node starts to stop, every stream is completed so that Watch calls end at once.
 /// </summary>
 internal sealed partial class NodeEventHub : IHostedService, IDisposable
@@ -25,6 +26,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly VrrpHostedService? _vrrp;
+    private readonly int _certificateWarningDays;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<Channel<NodeEvent>> _watchers = [];
@@ -32,6 +34,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
 
     private Dictionary<(string ClusterId, string DestinationId), DestinationHealth> _health = [];
     private StoreConnectionState _storeState;
+    private int? _certificateDaysWarned;
     private bool _completed;
     private Task? _pollLoop;
     private CancellationTokenRegistration _stoppingRegistration;
@@ -41,12 +44,14 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         TimeProvider timeProvider,
         IHostApplicationLifetime lifetime,
         ILoggerFactory loggerFactory,
-        VrrpHostedService? vrrp = null)
+        VrrpHostedService? vrrp = null,
+        ManagementSettings? management = null)
     {
         _collector = collector;
         _timeProvider = timeProvider;
         _lifetime = lifetime;
         _vrrp = vrrp;
+        _certificateWarningDays = management?.CertificateExpiryWarningDays ?? 14;
         _logger = loggerFactory.CreateLogger("Tandem.Node.Monitoring");
     }
 
@@ -123,7 +128,10 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Compares backend health and the store connection with the last poll and publishes each change.</summary>
+    /// <summary>
+    /// Compares backend health and the store connection with the last poll and publishes each change, and checks the
+    /// certificate's expiry.
+    /// </summary>
     internal void PollOnce()
     {
         var now = Timestamp.FromDateTimeOffset(_timeProvider.GetUtcNow());
@@ -163,6 +171,41 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
             });
             _storeState = storeState;
         }
+
+        CheckCertificate(now);
+    }
+
+    /// <summary>
+    /// Publishes <see cref="CertificateExpiring"/> when the days left first reach the warning threshold, then each time
+    /// they drop by a day, so a watcher sees one event a day instead of one a second.
+    /// </summary>
+    private void CheckCertificate(Timestamp now)
+    {
+        var certificate = _collector.CollectCertificate();
+        if (certificate.DaysLeft > _certificateWarningDays)
+        {
+            _certificateDaysWarned = null;
+            return;
+        }
+
+        if (_certificateDaysWarned is { } warned && certificate.DaysLeft >= warned)
+        {
+            return;
+        }
+
+        _certificateDaysWarned = certificate.DaysLeft;
+        Log.CertificateExpiring(_logger, certificate.Subject, certificate.NotAfter.ToDateTimeOffset(), certificate.DaysLeft, _certificateWarningDays);
+        Publish(new NodeEvent
+        {
+            Time = now,
+            CertificateExpiring = new CertificateExpiring
+            {
+                Subject = certificate.Subject,
+                NotAfter = certificate.NotAfter,
+                DaysLeft = certificate.DaysLeft,
+                WarningDays = _certificateWarningDays,
+            },
+        });
     }
 
     private async Task PollAsync(CancellationToken stopping)
@@ -234,5 +277,11 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         [LoggerMessage(EventIds.MonitoringPollFailed, LogLevel.Warning,
             "Polling backend health and the session store for watchers failed; trying again in one second")]
         public static partial void PollFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventIds.CertificateExpiring, LogLevel.Warning,
+            "The proxy certificate {Subject} expires at {NotAfter:u}, in {DaysLeft} days (warning from " +
+            "{WarningDays} days, Management:CertificateExpiryWarningDays). Replace the files at Proxy:CertificatePath and " +
+            "Proxy:KeyPath and restart the node")]
+        public static partial void CertificateExpiring(ILogger logger, string subject, DateTimeOffset notAfter, int daysLeft, int warningDays);
     }
 }

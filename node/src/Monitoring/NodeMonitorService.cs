@@ -5,11 +5,18 @@ using Tandem.Monitoring.V1;
 namespace Tandem.Node.Monitoring;
 
 /// <summary>The <c>tandem.monitoring.v1.NodeMonitor</c> gRPC service.</summary>
-internal sealed class NodeMonitorService(NodeStatusCollector collector, NodeEventHub hub, TimeProvider timeProvider)
+internal sealed class NodeMonitorService(
+    NodeStatusCollector collector,
+    NodeEventHub hub,
+    ClusterViewBuilder clusterView,
+    TimeProvider timeProvider)
     : NodeMonitor.NodeMonitorBase
 {
     public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(collector.Collect());
+
+    public override Task<ClusterView> GetCluster(GetClusterRequest request, ServerCallContext context) =>
+        clusterView.BuildAsync(context.CancellationToken);
 
     public override async Task Watch(WatchRequest request, IServerStreamWriter<NodeEvent> responseStream, ServerCallContext context)
     {

@@ -7,6 +7,7 @@ using Tandem.Monitoring.V1;
 using Tandem.Node.Configuration;
 using Tandem.Node.Hosting;
 using Tandem.Node.Vrrp;
+using Tandem.SessionStore;
 using Tandem.Vrrp;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
@@ -25,6 +26,9 @@ internal sealed class NodeStatusCollector
     private readonly TimeProvider _timeProvider;
     private readonly VrrpHostedService? _vrrp;
     private readonly SharedAffinityStoreConnector? _redis;
+    private readonly InProcessAffinityStore? _localPins;
+    private readonly SessionStoreProbe? _storeProbe;
+    private readonly ProxyConnectionCounter? _connections;
     private readonly string _version;
 
     public NodeStatusCollector(
@@ -34,7 +38,10 @@ internal sealed class NodeStatusCollector
         IHostApplicationLifetime lifetime,
         TimeProvider timeProvider,
         VrrpHostedService? vrrp = null,
-        SharedAffinityStoreConnector? redis = null)
+        SharedAffinityStoreConnector? redis = null,
+        InProcessAffinityStore? localPins = null,
+        SessionStoreProbe? storeProbe = null,
+        ProxyConnectionCounter? connections = null)
     {
         _settings = settings;
         _proxyState = proxyState;
@@ -43,6 +50,9 @@ internal sealed class NodeStatusCollector
         _timeProvider = timeProvider;
         _vrrp = vrrp;
         _redis = redis;
+        _localPins = localPins;
+        _storeProbe = storeProbe;
+        _connections = connections;
         StartTime = timeProvider.GetUtcNow();
 
         var assembly = typeof(NodeStatusCollector).Assembly;
@@ -134,6 +144,9 @@ internal sealed class NodeStatusCollector
         To = ToProto(change.To),
         Reason = change.Reason,
     };
+
+    /// <summary>Returns the proxy certificate's names and days left now.</summary>
+    public CertificateStatus CollectCertificate() => CollectCertificate(_settings.Certificate.Certificate, _timeProvider.GetUtcNow());
 
     internal static CertificateStatus CollectCertificate(X509Certificate2 certificate, DateTimeOffset now)
     {
@@ -242,6 +255,7 @@ internal sealed class NodeStatusCollector
             Listening = ProxyListening,
             Requests = (ulong)_requests.Requests,
             Failures = (ulong)_requests.Failures,
+            OpenConnections = (ulong)(_connections?.Open ?? 0),
         };
 
         foreach (var cluster in _proxyState.GetClusters().OrderBy(c => c.ClusterId, StringComparer.Ordinal))
@@ -265,12 +279,23 @@ internal sealed class NodeStatusCollector
         return status;
     }
 
-    private SessionStoreStatus CollectSessionStore() => new()
+    private SessionStoreStatus CollectSessionStore()
     {
-        Kind = _settings.UsesRedis ? SessionStoreKind.Redis : SessionStoreKind.InProcess,
-        ConnectionState = CollectStoreConnectionState(),
-        LastError = LastStoreError,
-    };
+        var status = new SessionStoreStatus
+        {
+            Kind = _settings.UsesRedis ? SessionStoreKind.Redis : SessionStoreKind.InProcess,
+            ConnectionState = CollectStoreConnectionState(),
+            LastError = LastStoreError,
+            LocalAffinityPins = (ulong)(_localPins?.Count ?? 0),
+        };
+
+        if (_settings.UsesRedis && _storeProbe?.RoundTripTime is { } roundTrip)
+        {
+            status.RoundTripTime = Duration.FromTimeSpan(roundTrip);
+        }
+
+        return status;
+    }
 
     private static string FormatAddress(string address) => address.Contains(':', StringComparison.Ordinal) ? $"[{address}]" : address;
 }

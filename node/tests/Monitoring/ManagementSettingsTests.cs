@@ -93,6 +93,48 @@ public sealed class ManagementSettingsTests
         Assert.StartsWith("Management:Prot is not a setting of Management.", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Heartbeat_DefaultsAndCertificateWarning()
+    {
+        var errors = new List<string>();
+
+        var settings = ManagementSettings.Load(Build(), proxyPort: 443, errors);
+
+        Assert.Empty(errors);
+        Assert.NotNull(settings);
+        Assert.Equal(TimeSpan.FromSeconds(1), settings.HeartbeatInterval);
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.HeartbeatTtl);
+        Assert.Equal(14, settings.CertificateExpiryWarningDays);
+    }
+
+    [Theory]
+    [InlineData("Management:HeartbeatIntervalMilliseconds", "50", "Management:HeartbeatIntervalMilliseconds: 50 is out of range")]
+    [InlineData("Management:HeartbeatTtlMilliseconds", "1500", "Management:HeartbeatTtlMilliseconds: 1500 is out of range. Set milliseconds from twice Management:HeartbeatIntervalMilliseconds (2000)")]
+    [InlineData("Management:CertificateExpiryWarningDays", "-1", "Management:CertificateExpiryWarningDays: -1 is out of range")]
+    public void Heartbeat_OutOfRangeRejected(string key, string value, string expected)
+    {
+        var errors = new List<string>();
+
+        var settings = ManagementSettings.Load(Build((key, value)), proxyPort: 443, errors);
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Heartbeat_AllErrorsReported()
+    {
+        var errors = new List<string>();
+
+        ManagementSettings.Load(
+            Build(("Management:HeartbeatIntervalMilliseconds", "0"), ("Management:CertificateExpiryWarningDays", "4000")),
+            proxyPort: 443,
+            errors);
+
+        Assert.Equal(2, errors.Count);
+    }
+
     private static IConfiguration Build(params (string Key, string Value)[] values) =>
         new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))

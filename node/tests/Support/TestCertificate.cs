@@ -21,7 +21,7 @@ public sealed class TestCertificate : IDisposable
 
     public string KeyPath => Path.Combine(Directory, "tls.key");
 
-    public static TestCertificate Create(string subject = "CN=tandem-test", bool serverAuthentication = true)
+    public static TestCertificate Create(string subject = "CN=tandem-test", bool serverAuthentication = true, int validDays = 1)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -36,7 +36,7 @@ public sealed class TestCertificate : IDisposable
             new X509EnhancedKeyUsageExtension([new Oid(usage)], critical: false));
 
         var now = DateTimeOffset.UtcNow;
-        var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+        var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(validDays));
 
         var directory = System.IO.Directory.CreateTempSubdirectory("tandem-cert-").FullName;
         var result = new TestCertificate(directory, certificate);
