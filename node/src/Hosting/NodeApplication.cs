@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tandem.Node.Configuration;
+using Tandem.Node.Control;
 using Tandem.Node.Forwarding;
 using Tandem.Node.Monitoring;
 using Tandem.Node.SessionAffinity;
@@ -56,6 +57,7 @@ internal static partial class NodeApplication
         NodeConfigurationSources.CheckTopLevelSections(builder.Configuration, errors);
         var settings = NodeSettingsLoader.Load(builder.Configuration, options.TimeProvider, errors, warnings, out var proxy);
         var management = ManagementSettings.Load(builder.Configuration, proxy.Port, errors);
+        var controlToken = ControlToken.Load(builder.Configuration, errors);
         await ReverseProxyValidation.ValidateAsync(builder.Configuration, errors, warnings);
         if (errors.Count > 0 || settings is null)
         {
@@ -69,9 +71,11 @@ internal static partial class NodeApplication
         ConfigureKestrel(builder.WebHost, settings);
         ConfigureServices(builder.Services, builder.Configuration, settings, options.TimeProvider);
         builder.Services.AddNodeMonitoring(management);
+        builder.Services.AddNodeControl(controlToken);
 
         var app = builder.Build();
         app.Use(app.Services.GetRequiredService<ProxyRequestCounters>().InvokeAsync);
+        app.Use(app.Services.GetRequiredService<ProxyConnectionDrain>().OnRequestAsync);
         app.MapReverseProxy();
 
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem.Node.Startup"), settings, warnings);
@@ -102,6 +106,7 @@ internal static partial class NodeApplication
             {
                 // ALPN selects HTTP/2 during the TLS handshake, and clients without ALPN get HTTP/1.1.
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseConnectionDrain();
                 listen.UseHttps(new HttpsConnectionAdapterOptions
                 {
                     ServerCertificate = settings.Certificate.Certificate,

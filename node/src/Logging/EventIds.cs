@@ -42,4 +42,12 @@ internal static class EventIds
     public const int HeartbeatFailed = 1305;
     public const int HeartbeatInvalid = 1306;
     public const int CertificateExpiring = 1307;
+
+    // Control calls (switchover, maintenance): 1400-1499.
+    public const int ControlCallRejected = 1400;
+    public const int SwitchoverRequested = 1401;
+    public const int SwitchoverCompleted = 1402;
+    public const int MaintenanceSet = 1403;
+    public const int ControlCallFailed = 1404;
+    public const int ControlRequestsStillInFlight = 1405;
 }

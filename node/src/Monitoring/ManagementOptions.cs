@@ -18,6 +18,12 @@ public sealed class ManagementOptions
     /// <summary>Networks in CIDR notation, or single addresses, whose clients may call the NodeMonitor service.</summary>
     public List<string> AllowedNetworks { get; set; } = ["127.0.0.0/8", "::1/128"];
 
+    /// <summary>
+    /// Absolute path of a file, readable only by its owner, whose one line is the bearer token of the NodeControl
+    /// service. Empty turns control calls off. Read by Tandem.Node.Control.ControlToken.
+    /// </summary>
+    public string ControlTokenFile { get; set; } = "";
+
     /// <summary>Period of the heartbeat that publishes this node's status to the session store, in milliseconds.</summary>
     public int HeartbeatIntervalMilliseconds { get; set; } = 1000;
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using Tandem.Monitoring.V1;
+using Tandem.Node.Control;
 using Tandem.Node.Hosting;
 using Tandem.Node.Logging;
 
@@ -28,6 +29,7 @@ internal sealed partial class ManagementServer(
     NodeEventHub hub,
     ClusterViewBuilder clusterView,
     ManagementMetrics metrics,
+    NodeControlContext control,
     IHostApplicationLifetime nodeLifetime,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
@@ -64,6 +66,7 @@ internal sealed partial class ManagementServer(
         builder.Services
             .AddGrpc(options => options.EnableDetailedErrors = false)
             .AddServiceOptions<NodeMonitorService>(options => options.Interceptors.Add<AllowedNetworksInterceptor>());
+        builder.Services.AddNodeControlService(control);
         builder.Services.AddGrpcReflection();
         builder.Services
             .AddGrpcHealthChecks(options =>
@@ -95,6 +98,7 @@ internal sealed partial class ManagementServer(
 
         var app = builder.Build();
         app.MapGrpcService<NodeMonitorService>();
+        app.MapGrpcService<NodeControlService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapMetrics("/metrics", metrics.Registry);

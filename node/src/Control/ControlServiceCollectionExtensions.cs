@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Tandem.Node.Monitoring;
+using Tandem.Node.Vrrp;
+
+namespace Tandem.Node.Control;
+
+/// <summary>The parts of the node that the NodeControl service on the management listener needs.</summary>
+internal sealed record NodeControlContext(ControlAccess Access, ProxyConnectionDrain Drain, VrrpHostedService? Vrrp);
+
+internal static class ControlServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the proxy connection drain and the control context in the node's services. <paramref name="token"/>
+    /// is null when <c>Management:ControlTokenFile</c> is not set, and control calls are then rejected.
+    /// </summary>
+    public static IServiceCollection AddNodeControl(this IServiceCollection services, ControlToken? token)
+    {
+        services.AddSingleton<ProxyConnectionDrain>();
+        services.AddSingleton(new ControlAccess(token));
+        services.AddSingleton(provider => new NodeControlContext(
+            provider.GetRequiredService<ControlAccess>(),
+            provider.GetRequiredService<ProxyConnectionDrain>(),
+            provider.GetService<VrrpHostedService>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Registers NodeControl in the management listener's services, behind the allowed-networks check and then the
+    /// bearer token check, in that order.
+    /// </summary>
+    public static IServiceCollection AddNodeControlService(this IServiceCollection managementServices, NodeControlContext control)
+    {
+        managementServices.AddSingleton(control.Access);
+        managementServices.AddSingleton(control.Drain);
+        if (control.Vrrp is not null)
+        {
+            managementServices.AddSingleton(control.Vrrp);
+        }
+
+        managementServices.AddSingleton<ControlMetrics>();
+        managementServices.AddSingleton<ControlAuthenticationInterceptor>();
+        managementServices.AddGrpc().AddServiceOptions<NodeControlService>(options =>
+        {
+            options.Interceptors.Add<AllowedNetworksInterceptor>();
+            options.Interceptors.Add<ControlAuthenticationInterceptor>();
+        });
+        return managementServices;
+    }
+}
