@@ -7,25 +7,108 @@ using Tandem.Monitoring.V1;
 
 namespace Tandem.Monitoring.Cli;
 
-/// <summary>The response of one node: its status, or the error that ended the call.</summary>
-internal sealed record NodeResult(NodeEndpoint Endpoint, NodeStatus? Status, string? Error, int ExitCode);
+/// <summary>
+/// The response of one node: its status and, from nodes that serve GetCluster, its cluster view, or the error that
+/// ended the call.
+/// </summary>
+internal sealed record NodeResult(NodeEndpoint Endpoint, NodeStatus? Status, string? Error, int ExitCode, ClusterView? Cluster = null);
 
 /// <summary>Writes node status as a table for people or as JSON for scripts.</summary>
 internal static class StatusRenderer
 {
-    private static readonly string[] Headers = ["NODE", "ENDPOINT", "VRID", "STATE", "PRIO", "MASTER", "VIPS", "BACKENDS", "STORE", "CERT DAYS"];
+    private static readonly string[] Headers = ["NODE", "AGE", "VRID", "STATE", "PRIO", "MASTER", "VIPS", "BACKENDS", "STORE", "CERT DAYS"];
 
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
-    /// <summary>Writes one row per virtual router, or one row with "-" in the VRRP columns when VRRP is off.</summary>
+    /// <summary>
+    /// Writes one row per node and virtual router from the cluster views of all nodes asked. Then it writes one line per
+    /// VRID that names its master or flags none or several, and one line per view that could not read its peers.
+    /// </summary>
+    /// <remarks>
+    /// A node that appears in several views is shown from the freshest entry, so asking two nodes shows each one live.
+    /// A node that responded without a view (an older node, or a Watch snapshot) is shown from its own status.
+    /// </remarks>
     public static void WriteTable(TextWriter output, IReadOnlyList<NodeResult> results)
     {
+        var members = MergeMembers(results);
         var rows = new List<string[]> { Headers };
-        foreach (var result in results)
+        foreach (var member in members)
         {
-            rows.AddRange(BuildRows(result));
+            rows.AddRange(BuildRows(member));
         }
 
+        foreach (var result in results.Where(r => r.Status is null))
+        {
+            rows.Add([result.Endpoint.ToString(), "-", "-", result.ExitCode == ExitCodes.Unreachable ? "unreachable" : "error", "-", "-", "-", "-", "-", "-"]);
+        }
+
+        WriteColumns(output, rows);
+
+        if (results.Any(r => r.Cluster is not null))
+        {
+            foreach (var line in DescribeMasters(members))
+            {
+                output.WriteLine(line);
+            }
+        }
+
+        foreach (var view in results.Select(r => r.Cluster).OfType<ClusterView>().Where(v => !v.PeersAvailable))
+        {
+            output.WriteLine(
+                $"{view.ReportingNode}: cluster view incomplete because reading the heartbeats from the session store failed ({view.PeersError}), so it lists only itself.");
+        }
+    }
+
+    /// <summary>
+    /// Returns one line per VRID: its master, or a flag when no current node or more than one is master. Stale nodes
+    /// do not count, like on the node.
+    /// </summary>
+    internal static IEnumerable<string> DescribeMasters(IReadOnlyList<ClusterMember> members)
+    {
+        var vrids = members.SelectMany(m => m.Status.VirtualRouters.Select(r => r.Vrid)).Distinct().Order();
+        foreach (var vrid in vrids)
+        {
+            var masters = members
+                .Where(m => !m.Stale && m.Status.VirtualRouters.Any(r => r.Vrid == vrid && r.State == VrrpState.Master))
+                .Select(m => m.Status.NodeName)
+                .ToList();
+            yield return masters.Count switch
+            {
+                0 => $"VRID {vrid}: NO MASTER among the current nodes",
+                1 => $"VRID {vrid}: master {masters[0]}",
+                _ => $"VRID {vrid}: {masters.Count} MASTERS at once: {string.Join(", ", masters)}",
+            };
+        }
+    }
+
+    /// <summary>Merges the members of every view by node name, keeping the youngest entry of each node.</summary>
+    internal static List<ClusterMember> MergeMembers(IReadOnlyList<NodeResult> results)
+    {
+        var byName = new Dictionary<string, ClusterMember>(StringComparer.Ordinal);
+        foreach (var result in results)
+        {
+            IEnumerable<ClusterMember> members = result switch
+            {
+                { Cluster: { } view } => view.Members,
+                { Status: { } status } => [new ClusterMember { Status = status, Self = true, Age = new Google.Protobuf.WellKnownTypes.Duration() }],
+                _ => [],
+            };
+
+            foreach (var member in members)
+            {
+                var name = member.Status.NodeName;
+                if (!byName.TryGetValue(name, out var known) || Age(member) < Age(known))
+                {
+                    byName[name] = member;
+                }
+            }
+        }
+
+        return [.. byName.Values.OrderBy(m => m.Status.NodeName, StringComparer.Ordinal)];
+    }
+
+    private static void WriteColumns(TextWriter output, List<string[]> rows)
+    {
         var widths = new int[Headers.Length];
         foreach (var row in rows)
         {
@@ -47,7 +130,10 @@ internal static class StatusRenderer
         }
     }
 
-    /// <summary>Writes a JSON array with one object per node: its endpoint and either its status or its error.</summary>
+    /// <summary>
+    /// Writes a JSON array with one object per node asked: its endpoint and either its status and cluster view or its
+    /// error. <c>cluster</c> is absent for nodes that do not serve GetCluster.
+    /// </summary>
     public static void WriteJson(TextWriter output, IReadOnlyList<NodeResult> results)
     {
         using var buffer = new MemoryStream();
@@ -64,6 +150,12 @@ internal static class StatusRenderer
                     writer.WritePropertyName("status");
                     using var status = JsonDocument.Parse(Formatter.Format(result.Status));
                     status.RootElement.WriteTo(writer);
+                    if (result.Cluster is not null)
+                    {
+                        writer.WritePropertyName("cluster");
+                        using var cluster = JsonDocument.Parse(Formatter.Format(result.Cluster));
+                        cluster.RootElement.WriteTo(writer);
+                    }
                 }
                 else
                 {
@@ -102,6 +194,11 @@ internal static class StatusRenderer
                 var store = nodeEvent.SessionStoreConnectivityChanged;
                 var error = string.IsNullOrEmpty(store.Error) ? "" : $" ({store.Error})";
                 return $"{time} session store: {Name(store.Previous)} -> {Name(store.Current)}{error}";
+            case NodeEvent.EventOneofCase.CertificateExpiring:
+                var certificate = nodeEvent.CertificateExpiring;
+                return string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{time} certificate {certificate.Subject}: {certificate.DaysLeft} days left, expires {certificate.NotAfter?.ToDateTimeOffset():yyyy-MM-ddTHH:mm:ssZ} (warning from {certificate.WarningDays} days)");
             case NodeEvent.EventOneofCase.None:
                 return $"{time} empty event";
             default:
@@ -135,21 +232,16 @@ internal static class StatusRenderer
         _ => "unspecified",
     };
 
-    private static IEnumerable<string[]> BuildRows(NodeResult result)
+    private static IEnumerable<string[]> BuildRows(ClusterMember member)
     {
-        var endpoint = result.Endpoint.ToString();
-        if (result.Status is not { } status)
-        {
-            yield return ["?", endpoint, "-", result.ExitCode == ExitCodes.Unreachable ? "unreachable" : "error", "-", "-", "-", "-", "-", "-"];
-            yield break;
-        }
-
+        var status = member.Status;
+        var age = FormatAge(member);
         var backends = FormatBackends(status.Proxy);
         var store = FormatStore(status.SessionStore);
         var days = status.Certificate is null ? "-" : status.Certificate.DaysLeft.ToString(CultureInfo.InvariantCulture);
         if (status.VirtualRouters.Count == 0)
         {
-            yield return [status.NodeName, endpoint, "-", "vrrp off", "-", "-", "-", backends, store, days];
+            yield return [status.NodeName, age, "-", "vrrp off", "-", "-", "-", backends, store, days];
             yield break;
         }
 
@@ -158,7 +250,7 @@ internal static class StatusRenderer
             yield return
             [
                 status.NodeName,
-                endpoint,
+                age,
                 router.Vrid.ToString(CultureInfo.InvariantCulture),
                 Name(router.State),
                 router.ConfiguredPriority.ToString(CultureInfo.InvariantCulture),
@@ -169,6 +261,20 @@ internal static class StatusRenderer
                 days,
             ];
         }
+    }
+
+    private static TimeSpan Age(ClusterMember member) => member.Age?.ToTimeSpan() ?? TimeSpan.Zero;
+
+    /// <summary>"live" for a node's own entry, else the heartbeat's age in seconds, with "stale" once it missed one.</summary>
+    private static string FormatAge(ClusterMember member)
+    {
+        if (member.Self)
+        {
+            return "live";
+        }
+
+        var age = string.Create(CultureInfo.InvariantCulture, $"{Age(member).TotalSeconds:0.0}s");
+        return member.Stale ? $"{age} stale" : age;
     }
 
     private static string FormatMaster(VirtualRouterStatus router)

@@ -58,7 +58,7 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
             DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
         };
 
-        var status = new Command("status", "Show the state of one or more nodes.") { nodeOption, jsonOption, timeoutOption };
+        var status = new Command("status", "Show every node of the cluster, as the given nodes see it through their heartbeats.") { nodeOption, jsonOption, timeoutOption };
         var watch = new Command("watch", "Print a node's events as they happen, until Ctrl+C or until the node stops.")
         {
             nodeOption, jsonOption, timeoutOption,
@@ -172,14 +172,32 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
         }
     }
 
+    /// <summary>Asks the node for its cluster view, or for its status alone when the node predates GetCluster.</summary>
     private async Task<NodeResult> GetStatusAsync(NodeEndpoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var client = createClient(endpoint);
+        var deadline = DateTime.UtcNow + timeout;
         try
         {
-            var status = await createClient(endpoint).GetStatusAsync(
-                new GetStatusRequest(),
-                deadline: DateTime.UtcNow + timeout,
-                cancellationToken: cancellationToken);
+            var view = await client.GetClusterAsync(new GetClusterRequest(), deadline: deadline, cancellationToken: cancellationToken);
+            var own = view.Members.FirstOrDefault(m => m.Self)?.Status;
+            return own is null
+                ? new NodeResult(endpoint, null, "the cluster view has no entry for the node itself. Check the node's version.", ExitCodes.NodeError)
+                : new NodeResult(endpoint, own, null, ExitCodes.Success, view);
+        }
+        catch (RpcException exception) when (exception.StatusCode == StatusCode.Unimplemented)
+        {
+            // Fall through to GetStatus below.
+        }
+        catch (RpcException exception)
+        {
+            var (message, code) = Describe(endpoint, exception);
+            return new NodeResult(endpoint, null, message, code);
+        }
+
+        try
+        {
+            var status = await client.GetStatusAsync(new GetStatusRequest(), deadline: deadline, cancellationToken: cancellationToken);
             return new NodeResult(endpoint, status, null, ExitCodes.Success);
         }
         catch (RpcException exception)

@@ -24,13 +24,13 @@ public sealed class StatusRendererTests
 
         Assert.Equal(3, lines.Length);
         Assert.Equal(
-            "NODE    ENDPOINT            VRID  STATE   PRIO  MASTER               VIPS               BACKENDS  STORE            CERT DAYS",
+            "NODE    AGE   VRID  STATE   PRIO  MASTER               VIPS               BACKENDS  STORE            CERT DAYS",
             lines[0]);
         Assert.Equal(
-            "node-a  198.51.100.11:9901  51    master  150   self                 198.51.100.100/24  1/2       redis connected  42",
+            "node-a  live  51    master  150   self                 198.51.100.100/24  1/2       redis connected  42",
             lines[1]);
         Assert.Equal(
-            "node-b  198.51.100.12:9901  51    backup  100   198.51.100.11 (150)  -                  1/2       redis connected  42",
+            "node-b  live  51    backup  100   198.51.100.11 (150)  -                  1/2       redis connected  42",
             lines[2]);
     }
 
@@ -47,9 +47,9 @@ public sealed class StatusRendererTests
         var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
 
         Assert.Equal(3, lines.Length);
-        Assert.StartsWith("single  198.51.100.11:9901  -     vrrp off", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("single              live  -     vrrp off", lines[1], StringComparison.Ordinal);
         Assert.Contains("in-process", lines[1], StringComparison.Ordinal);
-        Assert.StartsWith("?       198.51.100.12:9901  -     unreachable", lines[2], StringComparison.Ordinal);
+        Assert.StartsWith("198.51.100.12:9901  -     -     unreachable", lines[2], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -72,6 +72,135 @@ public sealed class StatusRendererTests
         Assert.Equal(51, router.GetProperty("vrid").GetInt32());
         Assert.Equal("cannot connect", nodes[1].GetProperty("error").GetString());
         Assert.False(nodes[1].TryGetProperty("status", out _));
+    }
+
+    [Fact]
+    public void Table_ClusterViewListsPeersWithAge()
+    {
+        var view = View("node-a", Member(TestStatuses.Master(), self: true), Member(TestStatuses.Backup(), seconds: 0.8));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeA, TestStatuses.Master(), null, ExitCodes.Success, view)]);
+        var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
+
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("node-a  live  51    master", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("node-b  0.8s  51    backup", lines[2], StringComparison.Ordinal);
+        Assert.Equal("VRID 51: master node-a", lines[3]);
+    }
+
+    [Fact]
+    public void Table_TwoMastersFlagged()
+    {
+        var view = View("node-a", Member(TestStatuses.Master(), self: true), Member(TestStatuses.Master("node-b"), seconds: 0.5));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeA, TestStatuses.Master(), null, ExitCodes.Success, view)]);
+
+        Assert.Contains("VRID 51: 2 MASTERS at once: node-a, node-b", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Table_StaleMasterNotCounted()
+    {
+        var view = View(
+            "node-b",
+            Member(TestStatuses.Master("node-a"), seconds: 3.4, stale: true),
+            Member(TestStatuses.Master("node-b"), self: true));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeB, TestStatuses.Master("node-b"), null, ExitCodes.Success, view)]);
+        var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
+
+        Assert.StartsWith("node-a  3.4s stale  51    master", lines[1], StringComparison.Ordinal);
+        Assert.Equal("VRID 51: master node-b", lines[3]);
+    }
+
+    [Fact]
+    public void Table_NoMasterFlagged()
+    {
+        var view = View("node-b", Member(TestStatuses.Backup(), self: true));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeB, TestStatuses.Backup(), null, ExitCodes.Success, view)]);
+
+        Assert.Contains("VRID 51: NO MASTER among the current nodes", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Table_TwoViewsKeepFreshestEntry()
+    {
+        var fromA = View("node-a", Member(TestStatuses.Master(), self: true), Member(TestStatuses.Backup(), seconds: 0.9));
+        var fromB = View("node-b", Member(TestStatuses.Master(), seconds: 0.3), Member(TestStatuses.Backup(), self: true));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output,
+        [
+            new NodeResult(NodeA, TestStatuses.Master(), null, ExitCodes.Success, fromA),
+            new NodeResult(NodeB, TestStatuses.Backup(), null, ExitCodes.Success, fromB),
+        ]);
+        var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
+
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("node-a  live", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("node-b  live", lines[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Table_StoreDownSaysViewIncomplete()
+    {
+        var view = View("node-a", Member(TestStatuses.Master(), self: true));
+        view.PeersAvailable = false;
+        view.PeersError = "Timeout";
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeA, TestStatuses.Master(), null, ExitCodes.Success, view)]);
+
+        Assert.Contains(
+            "node-a: cluster view incomplete because reading the heartbeats from the session store failed (Timeout), so it lists only itself.",
+            output.ToString(),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_CarriesClusterView()
+    {
+        var view = View("node-a", Member(TestStatuses.Master(), self: true), Member(TestStatuses.Backup(), seconds: 1.5, stale: true));
+        view.VirtualRouters.Add(new VirtualRouterMastership { Vrid = 51, Mastership = Mastership.OneMaster, Masters = { "node-a" } });
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteJson(output, [new NodeResult(NodeA, TestStatuses.Master(), null, ExitCodes.Success, view)]);
+        using var document = JsonDocument.Parse(output.ToString());
+        var node = document.RootElement[0];
+        var cluster = node.GetProperty("cluster");
+
+        Assert.Equal("node-a", node.GetProperty("status").GetProperty("nodeName").GetString());
+        Assert.Equal(2, cluster.GetProperty("members").GetArrayLength());
+        Assert.Equal("1.500s", cluster.GetProperty("members")[1].GetProperty("age").GetString());
+        Assert.True(cluster.GetProperty("members")[1].GetProperty("stale").GetBoolean());
+        Assert.Equal("MASTERSHIP_ONE_MASTER", cluster.GetProperty("virtualRouters")[0].GetProperty("mastership").GetString());
+    }
+
+    [Fact]
+    public void Event_CertificateExpiringOnOneLine()
+    {
+        var nodeEvent = new NodeEvent
+        {
+            Time = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero)),
+            CertificateExpiring = new CertificateExpiring
+            {
+                Subject = "CN=www.example.com",
+                NotAfter = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 1, 11, 0, 0, 0, TimeSpan.Zero)),
+                DaysLeft = 9,
+                WarningDays = 14,
+            },
+        };
+
+        var line = StatusRenderer.FormatEvent(NodeA, nodeEvent);
+
+        Assert.Equal(
+            "2026-01-01T12:00:00.000Z certificate CN=www.example.com: 9 days left, expires 2026-01-11T00:00:00Z (warning from 14 days)",
+            line);
     }
 
     [Fact]
@@ -103,4 +232,19 @@ public sealed class StatusRendererTests
         using var document = JsonDocument.Parse(json);
         Assert.Equal("node-a", document.RootElement.GetProperty("snapshot").GetProperty("nodeName").GetString());
     }
+
+    private static ClusterView View(string reportingNode, params ClusterMember[] members)
+    {
+        var view = new ClusterView { ReportingNode = reportingNode, PeersAvailable = true };
+        view.Members.AddRange(members);
+        return view;
+    }
+
+    private static ClusterMember Member(NodeStatus status, bool self = false, double seconds = 0, bool stale = false) => new()
+    {
+        Status = status,
+        Self = self,
+        Age = Duration.FromTimeSpan(TimeSpan.FromSeconds(seconds)),
+        Stale = stale,
+    };
 }

@@ -58,6 +58,33 @@ public sealed class TandemCtlTests
         Assert.Contains("198.51.100.12:9902: timed out", _error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Status_OlderNodeFallsBackToGetStatus()
+    {
+        var client = new FakeNodeMonitorClient(TestStatuses.Master(), withoutCluster: true);
+
+        var exitCode = await RunAsync(_ => client, "status");
+
+        Assert.Equal(ExitCodes.Success, exitCode);
+        Assert.Equal(1, client.GetStatusCalls);
+        Assert.Contains("node-a  live", _output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("VRID 51:", _output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_ShowsPeersFromOneNode()
+    {
+        var view = new ClusterView { ReportingNode = "node-a", PeersAvailable = true };
+        view.Members.Add(new ClusterMember { Status = TestStatuses.Master(), Self = true });
+        view.Members.Add(new ClusterMember { Status = TestStatuses.Backup(), Age = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) });
+
+        var exitCode = await RunAsync(_ => new FakeNodeMonitorClient(TestStatuses.Master(), cluster: view), "status");
+
+        Assert.Equal(ExitCodes.Success, exitCode);
+        Assert.Contains("node-b  1.0s", _output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("VRID 51: master node-a", _output.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("status", "--bogus")]
     [InlineData("status", "--node", "no-port")]
