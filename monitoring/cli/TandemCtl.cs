@@ -5,8 +5,12 @@ using Tandem.Monitoring.V1;
 
 namespace Tandem.Monitoring.Cli;
 
-/// <summary>The tandemctl commands: <c>status</c> and <c>watch</c>.</summary>
-internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient> createClient, TextWriter output, TextWriter error)
+/// <summary>The tandemctl commands: <c>status</c> and <c>watch</c>, and those of <see cref="ControlCommands"/>.</summary>
+internal sealed class TandemCtl(
+    Func<NodeEndpoint, NodeMonitor.NodeMonitorClient> createClient,
+    TextWriter output,
+    TextWriter error,
+    Func<NodeEndpoint, NodeControl.NodeControlClient>? createControlClient = null)
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
@@ -31,7 +35,13 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
                     return new NodeMonitor.NodeMonitorClient(channel);
                 },
                 Console.Out,
-                Console.Error);
+                Console.Error,
+                endpoint =>
+                {
+                    var channel = GrpcChannel.ForAddress(endpoint.Address);
+                    channels.Add(channel);
+                    return new NodeControl.NodeControlClient(channel);
+                });
             return await ctl.RunAsync(args, cancel.Token);
         }
         finally
@@ -64,6 +74,14 @@ internal sealed class TandemCtl(Func<NodeEndpoint, NodeMonitor.NodeMonitorClient
             nodeOption, jsonOption, timeoutOption,
         };
         var root = new RootCommand("tandemctl: query Tandem nodes over their gRPC management listener.") { status, watch };
+
+        if (createControlClient is not null)
+        {
+            foreach (var command in new ControlCommands(createControlClient, output, error).Create())
+            {
+                root.Subcommands.Add(command);
+            }
+        }
 
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
