@@ -19,6 +19,9 @@ internal sealed record NodeSettings(
     public bool VrrpEnabled => Vrrp is not null;
 
     public bool UsesRedis => !string.IsNullOrWhiteSpace(SessionStore.Redis);
+
+    /// <summary>The TLS engine of the proxy listener; the loader has checked that the setting names one.</summary>
+    public TlsEngine TlsEngine => Enum.Parse<TlsEngine>(Proxy.TlsEngine, ignoreCase: true);
 }
 
 /// <summary>Every error found in the configuration, in the order the checks ran, and the warnings found with them.</summary>

@@ -97,6 +97,8 @@ internal static class NodeSettingsLoader
             errors.Add($"Proxy:Port: {proxy.Port} is out of range. Set a TCP port from 1 to 65535.");
         }
 
+        ValidateTls(proxy, errors);
+
         if (!IPAddress.TryParse(proxy.Address, out var address)
             || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
         {
@@ -107,6 +109,30 @@ internal static class NodeSettingsLoader
         }
 
         return address;
+    }
+
+    private static void ValidateTls(ProxyOptions proxy, List<string> errors)
+    {
+        if (!Enum.TryParse<TlsEngine>(proxy.TlsEngine, ignoreCase: true, out var engine) || !Enum.IsDefined(engine))
+        {
+            errors.Add(
+                $"Proxy:TlsEngine: '{proxy.TlsEngine}' is not a TLS engine. Set OpenSsl to resume TLS sessions on " +
+                "every node of the cluster, or SslStream for .NET's own TLS.");
+        }
+
+        if (proxy.TicketKeyRotationSeconds is < 60 or > 604800)
+        {
+            errors.Add(
+                $"Proxy:TicketKeyRotationSeconds: {proxy.TicketKeyRotationSeconds} is out of range. Set how long one " +
+                "session-ticket key encrypts new tickets, from 60 to 604800 seconds (one week); 43200 is 12 hours.");
+        }
+
+        if (proxy.TicketKeyOverlap is < 1 or > 14)
+        {
+            errors.Add(
+                $"Proxy:TicketKeyOverlap: {proxy.TicketKeyOverlap} is out of range. Set for how many rotation " +
+                "intervals an old session-ticket key still decrypts tickets, from 1 to 14.");
+        }
     }
 
     private static TrustedProxyList ParseTrustedProxies(List<string> entries, List<string> errors)

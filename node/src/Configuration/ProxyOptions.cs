@@ -23,4 +23,19 @@ public sealed class ProxyOptions
     /// From any other peer these headers are replaced.
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>
+    /// The TLS implementation of the proxy listener. <c>OpenSsl</c> drives the system's libssl.so.3 and takes session
+    /// ticket keys from the cluster, so a client resumes its session on any node. <c>SslStream</c> is .NET's own
+    /// TLS, whose ticket keys are random per process, so a client that moves to another node needs a full handshake.
+    /// </summary>
+    public string TlsEngine { get; set; } = nameof(Tls.TlsEngine.SslStream);
+
+    /// <summary>How long one session-ticket key encrypts new tickets, in seconds. Equal on every node.</summary>
+    public int TicketKeyRotationSeconds { get; set; } = 43200;
+
+    /// <summary>
+    /// For how many rotation intervals a key still decrypts tickets after it stops encrypting. Equal on every node.
+    /// </summary>
+    public int TicketKeyOverlap { get; set; } = 2;
 }

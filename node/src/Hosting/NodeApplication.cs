@@ -13,6 +13,8 @@ using Tandem.Node.Control;
 using Tandem.Node.Forwarding;
 using Tandem.Node.Monitoring;
 using Tandem.Node.SessionAffinity;
+using Tandem.Node.Tls;
+using Tandem.Node.Tls.OpenSsl;
 using Tandem.Node.Transport;
 using Tandem.Node.Vrrp;
 using Tandem.SessionStore;
@@ -107,15 +109,26 @@ internal static partial class NodeApplication
                 // ALPN selects HTTP/2 during the TLS handshake, and clients without ALPN get HTTP/1.1.
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseConnectionDrain();
-                listen.UseHttps(new HttpsConnectionAdapterOptions
-                {
-                    ServerCertificate = settings.Certificate.Certificate,
-                    ServerCertificateChain = settings.Certificate.Intermediates,
-                });
+                UseProxyTls(listen, settings);
             });
         });
 
         webHost.UseSockets(sockets => sockets.CreateBoundListenSocket = FreeBindListenSocket.Create);
+    }
+
+    private static void UseProxyTls(ListenOptions listen, NodeSettings settings)
+    {
+        if (settings.TlsEngine == TlsEngine.OpenSsl)
+        {
+            listen.UseOpenSslTls();
+            return;
+        }
+
+        listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = settings.Certificate.Certificate,
+            ServerCertificateChain = settings.Certificate.Intermediates,
+        });
     }
 
     private static void ConfigureServices(
@@ -163,6 +176,11 @@ internal static partial class NodeApplication
 
             return pins;
         });
+
+        if (settings.TlsEngine == TlsEngine.OpenSsl)
+        {
+            services.AddOpenSslTls(settings);
+        }
 
         services.AddReverseProxyServices(configuration.GetSection("ReverseProxy"));
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, HeaderBytesForwarderHttpClientFactory>());
