@@ -29,7 +29,7 @@ public sealed class ProxyOptions
     /// ticket keys from the cluster, so a client resumes its session on any node. <c>SslStream</c> is .NET's own
     /// TLS, whose ticket keys are random per process, so a client that moves to another node needs a full handshake.
     /// </summary>
-    public string TlsEngine { get; set; } = nameof(Tls.TlsEngine.SslStream);
+    public string TlsEngine { get; set; } = nameof(Tls.TlsEngine.OpenSsl);
 
     /// <summary>How long one session-ticket key encrypts new tickets, in seconds. Equal on every node.</summary>
     public int TicketKeyRotationSeconds { get; set; } = 43200;
