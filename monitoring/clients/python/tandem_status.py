@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Print a Tandem node's status, using only monitoring.proto and Debian's python3-grpcio and python3-grpc-tools.
+"""Print a Tandem node's status and cluster view, using only monitoring.proto and Debian's python3-grpcio and python3-grpc-tools.
 
 Usage: tandem_status.py [HOST:PORT]   (default 127.0.0.1:9901)
 
@@ -58,6 +58,7 @@ def main(argv):
             client = services.NodeMonitorStub(channel)
             try:
                 status = client.GetStatus(messages.GetStatusRequest(), timeout=TIMEOUT_SECONDS)
+                cluster = get_cluster(client, messages)
             except grpc.RpcError as error:
                 unreachable = error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
                 print(f"tandem_status: {target}: {error.code().name}: {error.details()}", file=sys.stderr)
@@ -76,7 +77,31 @@ def main(argv):
         print(f"  store {messages.SessionStoreKind.Name(status.session_store.kind)}, "
               f"{messages.StoreConnectionState.Name(status.session_store.connection_state)}")
         print(f"  certificate {status.certificate.subject}, {status.certificate.days_left} days left")
+        if cluster is not None:
+            print_cluster(cluster, messages)
     return 0
+
+
+def get_cluster(client, messages):
+    """Return the node's cluster view, or None from a node that predates GetCluster."""
+    try:
+        return client.GetCluster(messages.GetClusterRequest(), timeout=TIMEOUT_SECONDS)
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNIMPLEMENTED:
+            return None
+        raise
+
+
+def print_cluster(cluster, messages):
+    if cluster.peers_available:
+        print(f"cluster as {cluster.reporting_node} sees it:")
+    else:
+        print(f"cluster as {cluster.reporting_node} sees it, incomplete: reading the heartbeats failed ({cluster.peers_error})")
+    for member in cluster.members:
+        age = "live" if member.self else f"{member.age.ToTimedelta().total_seconds():.1f} s old" + (", stale" if member.stale else "")
+        print(f"  {member.status.node_name}: {age}")
+    for router in cluster.virtual_routers:
+        print(f"  vrid {router.vrid}: {messages.Mastership.Name(router.mastership)} {', '.join(router.masters) or '-'}")
 
 
 if __name__ == "__main__":

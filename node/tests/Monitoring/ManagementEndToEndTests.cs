@@ -264,6 +264,8 @@ public sealed class ManagementEndToEndTests : IAsyncLifetime
         Assert.StartsWith("node node-test version ", result.Output, StringComparison.Ordinal);
         Assert.Contains($"proxy 127.0.0.1:{_proxyPort}: 1 destinations", result.Output, StringComparison.Ordinal);
         Assert.Contains("certificate CN=tandem-monitoring-test", result.Output, StringComparison.Ordinal);
+        Assert.Contains("cluster as node-test sees it:", result.Output, StringComparison.Ordinal);
+        Assert.Contains("  node-test: live", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
