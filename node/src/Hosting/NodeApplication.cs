@@ -75,6 +75,10 @@ internal static partial class NodeApplication
         builder.Services.AddNodeMonitoring(management);
         builder.Services.AddNodeControl(controlToken);
 
+        // Under a systemd unit of Type=notify this reports readiness once every hosted service has
+        // started (the proxy listener, then VRRP), and it does nothing outside systemd.
+        builder.Host.UseSystemd();
+
         var app = builder.Build();
         app.Use(app.Services.GetRequiredService<ProxyRequestCounters>().InvokeAsync);
         app.Use(app.Services.GetRequiredService<ProxyConnectionDrain>().OnRequestAsync);
