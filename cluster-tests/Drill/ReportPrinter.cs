@@ -24,6 +24,7 @@ internal static class ReportPrinter
         Row(text, "affinity", report.AffinityKept
             ? $"kept: every response after the takeover came from {report.Backend}"
             : $"LOST: the cookie pointed to {report.Backend} before the fault");
+        Row(text, "tls resumption", DescribeTls(report));
         Row(text, "master after", report.MasterAfter ?? "none");
         Row(text, "teardown", teardown);
         foreach (string problem in report.Problems)
@@ -47,6 +48,15 @@ internal static class ReportPrinter
                 $"SIGTERM of {report.MasterBefore} at {at}",
             _ => $"{report.Variant} of {report.MasterBefore} at {at}",
         };
+    }
+
+    private static string DescribeTls(DrillReport report)
+    {
+        string versions = string.Join(", ", report.TlsResumedByVersion.Select(entry => $"{entry.Key} {(entry.Value ? "reused" : "new")}"));
+        string verdict = report.TlsResumed
+            ? $"kept: the standby resumed the master's sessions ({versions})"
+            : $"LOST: the standby made full handshakes ({versions})";
+        return report.TlsProblems.Count == 0 ? verdict : $"{verdict}; {string.Join("; ", report.TlsProblems)}";
     }
 
     private static string DescribeReasons(DrillReport report) =>

@@ -67,6 +67,18 @@ public sealed record DrillReport
     /// </summary>
     public bool? FailedMasterStillHoldsAddress { get; init; }
 
+    /// <summary>
+    /// Whether the standby resumed, without a full handshake, the TLS sessions that the client saved from the master
+    /// before the fault, for every version in <see cref="TlsResumedByVersion"/>.
+    /// </summary>
+    public bool TlsResumed { get; init; }
+
+    /// <summary>The resumption result per protocol version, keyed <c>tls1_3</c> and <c>tls1_2</c>.</summary>
+    public IReadOnlyDictionary<string, bool> TlsResumedByVersion { get; init; } = new Dictionary<string, bool>();
+
+    /// <summary>Why a session could not be saved from the master, one entry per version; empty when all were saved.</summary>
+    public IReadOnlyList<string> TlsProblems { get; init; } = [];
+
     /// <summary>Everything that makes this drill a failure; empty when it passed.</summary>
     public required IReadOnlyList<string> Problems { get; init; }
 

@@ -52,6 +52,8 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         LabHost master = holders[0];
         LabHost standby = topology.OtherNode(master);
         (string cookie, string backend) = await EstablishAffinityAsync(master, cancellationToken);
+        var tls = new TlsResumptionProbe(lab);
+        IReadOnlyList<string> tlsProblems = await tls.SaveSessionsAsync(cancellationToken);
 
         RequestLoop loop = await SendRequestsAsync(variant, master, standby, cookie, cancellationToken);
         CommandResult? release = loop.FaultCompletion is null ? null : await loop.FaultCompletion;
@@ -70,6 +72,11 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
             LabLog.NoTakeover(logger, variant.ToName(), (long)(loop.Outcomes[^1].Completed - faultAt).TotalMilliseconds);
         }
 
+        // Only after a takeover does the virtual address lead to the standby, which must resume the master's sessions.
+        IReadOnlyDictionary<string, bool> tlsResumed = analysis.Takeover is null
+            ? TlsResumptionProbe.Versions.ToDictionary(version => version, _ => false)
+            : await tls.ResumeAsync(cancellationToken);
+
         IReadOnlyList<LabHost> holdersAfter = await lab.FindVirtualAddressHoldersAsync([standby], cancellationToken);
 
         // After a host-down the dead host keeps the address on its downed link, which is harmless.
@@ -78,8 +85,14 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
             : (await lab.FindVirtualAddressHoldersAsync([master], cancellationToken)).Count > 0;
 
         byte standbyPriority = standby == topology.NodeA ? settings.NodeAPriority : settings.NodeBPriority;
-        return BuildReport(
+        DrillReport report = BuildReport(
             variant, settings, standbyPriority, master, standby, holdersAfter, loop.KilledAt, backend, loop.Outcomes.Count, analysis, release, failedMasterHolds);
+        return report with
+        {
+            TlsResumed = tlsResumed.Values.All(resumed => resumed),
+            TlsResumedByVersion = tlsResumed.ToDictionary(entry => entry.Key.TrimStart('-'), entry => entry.Value),
+            TlsProblems = tlsProblems,
+        };
     }
 
     /// <summary>

@@ -25,6 +25,9 @@ public static class NodeConfigFile
                 ["CertificatePath"] = certificate.CertificatePath,
                 ["KeyPath"] = certificate.KeyPath,
                 ["TrustedProxies"] = new JsonArray(),
+
+                // The drill checks that a TLS session from one node resumes on the other, which needs this engine.
+                ["TlsEngine"] = "OpenSsl",
             },
             ["Vrrp"] = new JsonObject
             {

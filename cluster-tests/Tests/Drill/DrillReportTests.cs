@@ -28,6 +28,8 @@ public sealed class DrillReportTests
             AdvertisementIntervalMs = 1000,
             SkewTimeMs = 609,
             TakeoverBoundMs = 4609,
+            TlsResumed = true,
+            TlsResumedByVersion = new Dictionary<string, bool> { ["tls1_3"] = true, ["tls1_2"] = true },
             Problems = [],
         };
 
@@ -42,6 +44,8 @@ public sealed class DrillReportTests
         Assert.Equal("node-b", root.GetProperty("master_after").GetString());
         Assert.True(root.GetProperty("passed").GetBoolean());
         Assert.Equal(14, root.GetProperty("failure_reasons").GetProperty("connect_timeout").GetInt32());
+        Assert.True(root.GetProperty("tls_resumed").GetBoolean());
+        Assert.True(root.GetProperty("tls_resumed_by_version").GetProperty("tls1_3").GetBoolean());
     }
 
     [Theory]

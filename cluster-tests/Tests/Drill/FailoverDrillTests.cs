@@ -51,6 +51,10 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         Assert.NotNull(report.TakeoverMs);
         Assert.True(report.TakeoverMs <= bound.TotalMilliseconds, $"takeover {report.TakeoverMs} ms exceeds {bound.TotalMilliseconds:0} ms.{Environment.NewLine}{context}");
         Assert.True(report.AffinityKept, $"affinity to {report.Backend} was lost.{Environment.NewLine}{context}");
+        Assert.Empty(report.TlsProblems);
+        Assert.True(report.TlsResumedByVersion["tls1_3"], $"node-b did not resume the TLS 1.3 session from node-a.{Environment.NewLine}{context}");
+        Assert.True(report.TlsResumedByVersion["tls1_2"], $"node-b did not resume the TLS 1.2 session from node-a.{Environment.NewLine}{context}");
+        Assert.True(report.TlsResumed);
         Assert.Equal("node-b", report.MasterAfter);
         Assert.Equal(0, report.FailedBeforeFault);
         Assert.Equal(0, report.FailedAfterTakeover);
