@@ -23,6 +23,10 @@ public sealed class ClusterViewLabTests(ITestOutputHelper output)
 
     private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
 
+    private const string PythonPath = "/usr/bin/python3";
+
+    private static string PythonClient => Path.Combine(LabPaths.RepositoryRoot, "monitoring", "clients", "python", "tandem_status.py");
+
     private static string TandemctlAssembly =>
         Path.Combine(LabPaths.RepositoryRoot, "monitoring", "cli", "bin", LabPaths.BuildConfiguration, "net10.0", "tandemctl.dll");
 
@@ -68,6 +72,19 @@ public sealed class ClusterViewLabTests(ITestOutputHelper output)
             output.WriteLine($"$ tandemctl status --node {Endpoint(topology.NodeB)}{Environment.NewLine}{one.StandardOutput}");
             Assert.Equal(0, one.ExitCode);
             Assert.Contains("node-a  ", one.StandardOutput, StringComparison.Ordinal);
+
+            // The Python client reads the same view; Debian's python3-grpcio may be missing, and then this step is skipped.
+            CommandResult probe = await CommandRunner.RunAsync(PythonPath, ["-c", "import grpc, grpc_tools"], TimeSpan.FromSeconds(20), cancellationToken);
+            if (probe.ExitCode == 0)
+            {
+                CommandResult python = await CommandRunner.RunAsync(
+                    "ip", ["netns", "exec", topology.Client.Namespace, PythonPath, PythonClient, Endpoint(topology.NodeB)],
+                    TimeSpan.FromSeconds(30), cancellationToken);
+                output.WriteLine($"$ tandem_status.py {Endpoint(topology.NodeB)}{Environment.NewLine}{python.StandardOutput}{python.StandardError}");
+                Assert.Equal(0, python.ExitCode);
+                Assert.Contains("cluster as node-b sees it:", python.StandardOutput, StringComparison.Ordinal);
+                Assert.Contains("  vrid 51: MASTERSHIP_ONE_MASTER node-a", python.StandardOutput, StringComparison.Ordinal);
+            }
 
             // Fault: SIGKILL, so node-a sends no priority-0 advert and its last heartbeat still says master.
             LabProcess nodeA = lab.NodeProcess(topology.NodeA);
