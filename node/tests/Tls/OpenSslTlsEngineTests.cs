@@ -104,12 +104,12 @@ public sealed class OpenSslTlsEngineTests : IAsyncLifetime
 
         Assert.Equal(HttpVersion.Version20, response.Version);
 
-        // The only destination refuses connections, so YARP answers 502: the request went through the proxy.
+        // The only destination refuses connections, so YARP returns 502: the request went through the proxy.
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
     }
 
     [Fact]
-    public async Task GarbageClientHello_IsCountedAndNodeKeepsServing()
+    public async Task GarbageClientHello_CountedWithoutCrash()
     {
         var redis = RequireRedis();
         var (node, port) = await StartNodeAsync(redis.Configuration);
@@ -123,7 +123,7 @@ public sealed class OpenSslTlsEngineTests : IAsyncLifetime
             garbage[0] = 0x16; // A handshake record type, so OpenSSL parses further before it rejects the bytes.
             await socket.SendAsync(garbage, TestContext.Current.CancellationToken);
 
-            // The node answers with an alert, or just closes; either way the read ends.
+            // The node sends an alert or just closes, and either way the read ends.
             var buffer = new byte[1024];
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0)

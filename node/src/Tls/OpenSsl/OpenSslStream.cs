@@ -31,7 +31,7 @@ internal sealed class OpenSslStream : Stream
         _input = transport.Input;
         _output = transport.Output;
 
-        // SSL_get_rbio and SSL_get_wbio would do too, but the pointers are stable for the connection's life.
+        // SSL_set_bio fixed both BIOs for the connection's life, so their pointers are read once.
         _readBio = GetBio(ssl, read: true);
         _writeBio = GetBio(ssl, read: false);
     }
@@ -58,7 +58,7 @@ internal sealed class OpenSslStream : Stream
         {
             var result = DoHandshakeStep(out var error, out var reason);
 
-            // Send what OpenSSL wrote even on failure, since that is the alert that tells the client why.
+            // Send what OpenSSL wrote even on failure, because that is the alert with the cause for the client.
             await FlushOutputAsync(cancellationToken);
 
             if (result == 1)

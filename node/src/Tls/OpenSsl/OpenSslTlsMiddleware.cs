@@ -55,7 +55,7 @@ internal sealed partial class OpenSslTlsMiddleware
         }
         catch (InvalidOperationException exception)
         {
-            // Out of memory inside OpenSSL: drop this connection rather than the process.
+            // SSL_new or BIO_new failed, normally for lack of memory: drop this connection rather than the process.
             OnFailure(connection, TlsHandshakeFailureReason.TransportError, exception.Message);
             return;
         }
