@@ -11,19 +11,22 @@ cache=${1:?usage: build-rootfs.sh CACHE_DIR}
 rootfs="$cache/rootfs-bookworm"
 marker="$cache/rootfs-bookworm.complete"
 
-if [ -f "$marker" ] && [ -d "$rootfs" ]; then
+# python3-apt serves Ansible's apt module, and libnss-systemd resolves the dynamic user of
+# tandem-node.service, whose home directory .NET needs for its certificate stores.
+packages=openssh-server,python3,python3-apt,systemd,libnss-systemd,systemd-sysv,dbus,iproute2,libpcap0.8,redis-server,curl,ca-certificates
+# The marker records the package list, so a cache built with another list is built again.
+if [ -f "$marker" ] && [ -d "$rootfs" ] && [ "$(cat "$marker")" = "$packages" ]; then
     echo "$rootfs"
     exit 0
 fi
 
 mkdir -p "$cache"
 # A build that stopped halfway leaves a tree without the marker; debootstrap cannot resume it.
-rm -rf "$rootfs" "$rootfs.partial"
+rm -rf "$rootfs" "$rootfs.partial" "$marker"
 
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
 mirror=${mirror:-http://deb.debian.org/debian}
 
-packages=openssh-server,python3,python3-apt,systemd,libnss-systemd,systemd-sysv,dbus,iproute2,libpcap0.8,redis-server,curl,ca-certificates
 echo "Building the Debian 12 root file system in $rootfs from $mirror (about two minutes)" >&2
 debootstrap --variant=minbase --include="$packages" bookworm "$rootfs.partial" "$mirror" >&2
 
@@ -54,5 +57,5 @@ chroot "$rootfs.partial" systemctl disable redis-server.service >&2 || true
 chroot "$rootfs.partial" apt-get clean >&2
 
 mv "$rootfs.partial" "$rootfs"
-touch "$marker"
+echo "$packages" > "$marker"
 echo "$rootfs"

@@ -42,7 +42,7 @@ internal static partial class AbandonedRunSweeper
         }
     }
 
-    private static bool IsAbandoned(string runDirectory)
+    internal static bool IsAbandoned(string runDirectory)
     {
         string ownerPath = Path.Combine(runDirectory, OwnerFileName);
         string[] owner;

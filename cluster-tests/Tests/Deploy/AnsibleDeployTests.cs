@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Tandem.ClusterTests.Lab;
+using Tandem.ClusterTests.Lab.Deploy;
+using Tandem.ClusterTests.Lab.Processes;
+
+namespace Tandem.ClusterTests.Tests.Deploy;
+
+/// <summary>
+/// deploy/ansible against three booted Debian 12 hosts: the first run installs the cluster, the
+/// second changes nothing, a SIGKILL of the master's service ends in a restart by systemd, and a
+/// rolling upgrade keeps the virtual address serving.
+/// </summary>
+public sealed class AnsibleDeployTests(ITestOutputHelper output)
+{
+    // The release takes 1 to 2 minutes to publish, the hosts about 10 s to boot from a cached root
+    // file system (2 minutes to build it once), and each playbook run up to 2 minutes.
+    [Fact(Timeout = 900_000)]
+    public async Task Playbook_DeploysRestartsAndUpgradesTheCluster()
+    {
+        await RequireDeployLabAsync();
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        var logger = new TestOutputLogger(output, TimeProvider.System);
+        var total = Stopwatch.StartNew();
+
+        string firstArchive = await BuildReleaseAsync(cancellationToken);
+        DeployLab lab = await DeployLab.CreateAsync(logger, cancellationToken);
+        await using (lab)
+        {
+            string secondArchive = await RepackAsync(lab, firstArchive, "deploytest-upgrade", cancellationToken);
+            await lab.StartBackendAsync(cancellationToken);
+
+            string inventory = lab.WriteInventory("first.yml", firstArchive);
+            PlaybookRun first = await lab.RunPlaybookAsync(inventory, cancellationToken);
+            Assert.True(first.Succeeded, $"the first run failed, see {first.LogPath}:{Environment.NewLine}{first.Tail}");
+
+            PlaybookRun second = await lab.RunPlaybookAsync(inventory, cancellationToken);
+            Assert.True(second.Succeeded, $"the second run failed, see {second.LogPath}:{Environment.NewLine}{second.Tail}");
+            Assert.All(second.Recap, host => Assert.True(host.Changed == 0, $"{host.Host} changed {host.Changed} things on the second run, see {second.LogPath}"));
+
+            IReadOnlyDictionary<string, string> states = await lab.GetStatesAsync(DeployLab.NodeA, cancellationToken);
+            Assert.Equal("MASTER", states[DeployLab.NodeA.Name]);
+            Assert.Equal("BACKUP", states[DeployLab.NodeB.Name]);
+            await AssertServesThroughVipAsync(lab);
+
+            (TimeSpan takeover, TimeSpan rejoin) = await KillMasterServiceAsync(lab, cancellationToken);
+
+            VipLoadResult load;
+            PlaybookRun upgrade;
+            VipLoad vipLoad = lab.StartLoad("upgrade-load", maxRequests: 5000, maxDuration: TimeSpan.FromMinutes(5));
+            await using (vipLoad)
+            {
+                // Let the client reach a steady state before the first node restarts.
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                string upgradeInventory = lab.WriteInventory(
+                    "upgrade.yml", secondArchive, new Dictionary<string, object> { ["tandem_log_format"] = "json" });
+                upgrade = await lab.RunPlaybookAsync(upgradeInventory, cancellationToken);
+                load = await vipLoad.StopAsync();
+            }
+
+            output.WriteLine(
+                $"first run {first.Duration.TotalSeconds:0.0} s (changed={first.TotalChanged}), second run {second.Duration.TotalSeconds:0.0} s " +
+                $"(changed={second.TotalChanged}), SIGKILL takeover {takeover.TotalMilliseconds:0} ms, rejoin {rejoin.TotalSeconds:0.0} s, " +
+                $"upgrade {upgrade.Duration.TotalSeconds:0.0} s with {load.Failed} of {load.Sent} requests failed " +
+                $"({string.Join(", ", load.FailuresByReason.Select(pair => $"{pair.Key}: {pair.Value}"))}), whole test {total.Elapsed.TotalSeconds:0} s");
+
+            Assert.True(upgrade.Succeeded, $"the upgrade run failed, see {upgrade.LogPath}:{Environment.NewLine}{upgrade.Tail}");
+            Assert.True(upgrade.TotalChanged > 0, "the upgrade run changed nothing");
+            foreach (DeployHost node in new[] { DeployLab.NodeA, DeployLab.NodeB })
+            {
+                CommandResult version = await lab.SshAsync(node, "cat /opt/tandem/current/VERSION", cancellationToken: cancellationToken);
+                Assert.Equal("deploytest-upgrade", version.StandardOutput.Trim());
+            }
+
+            states = await lab.GetStatesAsync(DeployLab.NodeA, cancellationToken);
+            Assert.Equal("MASTER", states[DeployLab.NodeA.Name]);
+            Assert.Equal("BACKUP", states[DeployLab.NodeB.Name]);
+
+            // A rolling restart hands the address over twice: to node-b when node-a stops, and back
+            // when node-a returns with the higher priority. Each hand-over may cost the requests of
+            // about one advertisement interval, at most 20 at one request per 50 ms. More failures
+            // mean that a node was down while no other node was master.
+            Assert.True(load.Sent >= 100, $"the client sent only {load.Sent} requests during the upgrade");
+            Assert.True(load.Failed <= 40, $"{load.Failed} of {load.Sent} requests failed during the upgrade");
+        }
+
+        Assert.Empty(lab.TeardownProblems);
+    }
+
+    /// <summary>Kills node-a's service with SIGKILL; returns how long node-b took to become master and node-a to be master again.</summary>
+    private async Task<(TimeSpan Takeover, TimeSpan Rejoin)> KillMasterServiceAsync(DeployLab lab, CancellationToken cancellationToken)
+    {
+        CommandResult kill = await lab.SshAsync(
+            DeployLab.NodeA, "systemctl kill --signal=SIGKILL --kill-whom=main tandem-node", cancellationToken: cancellationToken);
+        Assert.True(kill.Succeeded, $"{kill.CommandLine}: {kill.StandardError}");
+        var sinceKill = Stopwatch.StartNew();
+
+        // 3 advertisement intervals (1 s each) plus node-b's skew, with a margin for the busy machine
+        // and the SSH round trip of each poll.
+        TimeSpan? takeover = await lab.WaitForStatesAsync(
+            DeployLab.NodeB, states => states[DeployLab.NodeB.Name] == "MASTER", TimeSpan.FromSeconds(15), cancellationToken);
+        Assert.True(takeover is not null, "node-b did not become master within 15 s of the SIGKILL");
+
+        TimeSpan? rejoin = await lab.WaitForStatesAsync(
+            DeployLab.NodeB,
+            states => states[DeployLab.NodeA.Name] == "MASTER" && states[DeployLab.NodeB.Name] == "BACKUP",
+            TimeSpan.FromSeconds(60),
+            cancellationToken);
+        Assert.True(rejoin is not null, "node-a did not return as master within 60 s of the SIGKILL");
+
+        CommandResult restarts = await lab.SshAsync(
+            DeployLab.NodeA, "systemctl show tandem-node --property=NRestarts --value", cancellationToken: cancellationToken);
+        Assert.Equal("1", restarts.StandardOutput.Trim());
+        await AssertServesThroughVipAsync(lab);
+        return (takeover.Value, sinceKill.Elapsed);
+    }
+
+    private static async Task AssertServesThroughVipAsync(DeployLab lab)
+    {
+        CommandResult result = await CommandRunner.RunAsync(
+            "ip",
+            [
+                "netns", "exec", lab.ControllerNamespace, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+                "--cacert", lab.CertificatePath, "--resolve", $"{DeployLab.ServiceHostName}:443:{DeployLab.VirtualAddress}",
+                $"https://{DeployLab.ServiceHostName}/",
+            ]);
+        Assert.Equal("200", result.StandardOutput.Trim());
+    }
+
+    /// <summary>Returns TANDEM_RELEASE_ARCHIVE when set, or builds the release of this work tree.</summary>
+    private async Task<string> BuildReleaseAsync(CancellationToken cancellationToken)
+    {
+        if (Environment.GetEnvironmentVariable("TANDEM_RELEASE_ARCHIVE") is { Length: > 0 } archive)
+        {
+            return archive;
+        }
+
+        string script = Path.Combine(LabPaths.RepositoryRoot, "deploy", "ansible", "build-release.sh");
+        CommandResult result = await CommandRunner.RunCheckedAsync(script, ["deploytest"], TimeSpan.FromMinutes(10), cancellationToken);
+        output.WriteLine($"built the release in {result.Duration.TotalSeconds:0} s");
+        return result.StandardOutput.Trim();
+    }
+
+    /// <summary>Copies <paramref name="archive"/> with another VERSION, which the playbook installs as a new release.</summary>
+    private static async Task<string> RepackAsync(DeployLab lab, string archive, string version, CancellationToken cancellationToken)
+    {
+        string directory = Path.Combine(lab.RunDirectory, "repack");
+        string repacked = Path.Combine(lab.RunDirectory, $"tandem-{version}-linux-x64.tar.gz");
+        Directory.CreateDirectory(directory);
+        await CommandRunner.RunCheckedAsync(
+            "sh",
+            ["-c", "tar -xzf \"$1\" -C \"$2\" && echo \"$3\" > \"$2/VERSION\" && tar -I \"gzip -1\" -C \"$2\" -cf \"$4\" VERSION node ctl && rm -rf \"$2\"",
+             "repack", archive, directory, version, repacked],
+            TimeSpan.FromMinutes(3),
+            cancellationToken);
+        return repacked;
+    }
+
+    private static async Task RequireDeployLabAsync()
+    {
+        IReadOnlyList<string> missing = await DeployLab.FindMissingAsync();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        string reason = string.Join(" ", missing);
+        if (LabGate.IsCi)
+        {
+            Assert.Fail($"CI=true, so this lab test must run, but: {reason}");
+        }
+
+        Assert.Skip(reason);
+    }
+}
