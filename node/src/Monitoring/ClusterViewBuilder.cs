@@ -14,9 +14,15 @@ namespace Tandem.Node.Monitoring;
 internal sealed partial class ClusterViewBuilder(
     NodeStatusCollector collector,
     ClusterHeartbeatService heartbeats,
+    ManagementMetrics metrics,
+    TimeProvider timeProvider,
     ILoggerFactory loggerFactory)
 {
+    private static readonly TimeSpan RejectionLogInterval = TimeSpan.FromSeconds(30);
+
     private readonly ILogger _logger = loggerFactory.CreateLogger("Tandem.Node.Monitoring");
+    private readonly Dictionary<string, long> _lastRejectionLog = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
 
     /// <summary>Reads the heartbeats; with the store unavailable the view contains only this node.</summary>
     public async Task<ClusterView> BuildAsync(CancellationToken cancellationToken)
@@ -52,7 +58,7 @@ internal sealed partial class ClusterViewBuilder(
             catch (InvalidProtocolBufferException exception)
             {
                 // Another writer under the same key prefix, or a corrupted value: skip it instead of failing the call.
-                Log.HeartbeatInvalid(_logger, heartbeat.NodeName, exception.Message);
+                OnHeartbeatRejected(heartbeat.NodeName, exception);
                 continue;
             }
 
@@ -66,6 +72,24 @@ internal sealed partial class ClusterViewBuilder(
 
         view.VirtualRouters.AddRange(FindMasters(view.Members));
         return view;
+    }
+
+    /// <summary>Counts every rejected heartbeat, and logs one per node and 30 seconds because each call reads them again.</summary>
+    private void OnHeartbeatRejected(string nodeName, InvalidProtocolBufferException exception)
+    {
+        metrics.OnHeartbeatRejected();
+        var now = timeProvider.GetTimestamp();
+        lock (_lock)
+        {
+            if (_lastRejectionLog.TryGetValue(nodeName, out var last) && timeProvider.GetElapsedTime(last, now) < RejectionLogInterval)
+            {
+                return;
+            }
+
+            _lastRejectionLog[nodeName] = now;
+        }
+
+        Log.HeartbeatInvalid(_logger, nodeName, exception.Message);
     }
 
     /// <summary>True when a heartbeat is more than two intervals old, so at least one heartbeat is missing.</summary>

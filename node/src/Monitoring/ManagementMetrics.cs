@@ -41,6 +41,9 @@ internal sealed class ManagementMetrics : IDisposable
     private readonly Gauge _certificateNotAfter;
     private readonly Gauge _startTime;
     private readonly Gauge _proxyListening;
+    private readonly Gauge _proxyOpenConnections;
+    private readonly Gauge _storeRoundTrip;
+    private readonly Counter _heartbeatsRejected;
 
     public ManagementMetrics(NodeStatusCollector collector, NodeSettings settings, IMeterFactory meterFactory)
     {
@@ -81,6 +84,13 @@ internal sealed class ManagementMetrics : IDisposable
         _proxyFailures = factory.CreateCounter(
             "tandem_proxy_failures_total", "Proxied requests that YARP failed to forward (a ForwarderError other than None).");
         _proxyListening = factory.CreateGauge("tandem_proxy_listening", "1 while the proxy listener accepts connections.");
+        _proxyOpenConnections = factory.CreateGauge("tandem_proxy_open_connections", "Client connections open on the proxy listener.");
+        _storeRoundTrip = factory.CreateGauge(
+            "tandem_session_store_round_trip_seconds",
+            "Round-trip time of the last PING to Redis; NaN without Redis, before the first reply and after a failed PING.");
+        _heartbeatsRejected = factory.CreateCounter(
+            "tandem_cluster_heartbeats_rejected_total",
+            "Heartbeats of other nodes left out of the cluster view because they are not a valid NodeStatus.");
         _destinationHealth = factory.CreateGauge(
             "tandem_proxy_destination_health",
             "1 for the destination's current health as YARP sees it (unknown, healthy, unhealthy), 0 for the others.",
@@ -100,6 +110,8 @@ internal sealed class ManagementMetrics : IDisposable
 
     public void OnCallDenied() => _callsDenied.Inc();
 
+    public void OnHeartbeatRejected() => _heartbeatsRejected.Inc();
+
     public void Dispose() => _meterExporter.Dispose();
 
     private void Update()
@@ -112,6 +124,8 @@ internal sealed class ManagementMetrics : IDisposable
         _proxyRequests.IncTo(_collector.ProxyRequests.Requests);
         _proxyFailures.IncTo(_collector.ProxyRequests.Failures);
         _proxyListening.Set(_collector.ProxyListening ? 1 : 0);
+        _proxyOpenConnections.Set(_collector.OpenProxyConnections);
+        _storeRoundTrip.Set(_collector.StoreRoundTripTime?.TotalSeconds ?? double.NaN);
         _storeConnected.Set(_collector.CollectStoreConnectionState() is StoreConnectionState.Connected or StoreConnectionState.NotApplicable ? 1 : 0);
 
         foreach (var ((clusterId, destinationId), health) in _collector.CollectDestinationHealth())

@@ -66,6 +66,12 @@ internal sealed class NodeStatusCollector
 
     public ProxyRequestCounters ProxyRequests => _requests;
 
+    /// <summary>Client connections open on the proxy listener now.</summary>
+    public long OpenProxyConnections => _connections?.Open ?? 0;
+
+    /// <summary>Round-trip time of the last PING to Redis, or null without Redis, before the first reply and after a failure.</summary>
+    public TimeSpan? StoreRoundTripTime => _settings.UsesRedis ? _storeProbe?.RoundTripTime : null;
+
     /// <summary>The running VRRP speaker, or null when VRRP is off or not started yet.</summary>
     public VrrpSpeaker? Speaker => _vrrp?.Speaker;
 
@@ -255,7 +261,7 @@ internal sealed class NodeStatusCollector
             Listening = ProxyListening,
             Requests = (ulong)_requests.Requests,
             Failures = (ulong)_requests.Failures,
-            OpenConnections = (ulong)(_connections?.Open ?? 0),
+            OpenConnections = (ulong)OpenProxyConnections,
         };
 
         foreach (var cluster in _proxyState.GetClusters().OrderBy(c => c.ClusterId, StringComparer.Ordinal))
@@ -289,7 +295,7 @@ internal sealed class NodeStatusCollector
             LocalAffinityPins = (ulong)(_localPins?.Count ?? 0),
         };
 
-        if (_settings.UsesRedis && _storeProbe?.RoundTripTime is { } roundTrip)
+        if (StoreRoundTripTime is { } roundTrip)
         {
             status.RoundTripTime = Duration.FromTimeSpan(roundTrip);
         }

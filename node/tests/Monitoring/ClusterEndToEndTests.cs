@@ -101,6 +101,36 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetCluster_InvalidHeartbeatRejectedAndCounted()
+    {
+        if (RedisServer.GetSkipReason() is { } reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = $"cluster-{Guid.NewGuid():N}:";
+
+        // Not a NodeStatus: 4 bytes of expiry header, then field 1 announcing 127 bytes that never come.
+        Assert.Equal("+OK", await redis.SendCommandAsync("SET", $"{prefix}heartbeat:bogus", "abcd\n\u007f", "PX", "60000"));
+        Assert.Equal(":1", await redis.SendCommandAsync("SADD", $"{prefix}heartbeat-nodes", "bogus"));
+        var managementPort = GetFreePort();
+        var client = await StartNodeAsync(
+            "node-a",
+            configuration => UseRedis(configuration, redis.Configuration, prefix),
+            managementPort);
+
+        var view = await client.GetClusterAsync(new GetClusterRequest(), deadline: Deadline(), cancellationToken: TestContext.Current.CancellationToken);
+        var metrics = await ReadMetricsAsync(managementPort);
+
+        Assert.True(view.PeersAvailable);
+        Assert.Equal(["node-a"], view.Members.Select(m => m.Status.NodeName));
+        Assert.Contains("tandem_cluster_heartbeats_rejected_total 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("tandem_proxy_open_connections 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("tandem_session_store_round_trip_seconds ", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetCluster_RedisDown_SelfAndError()
     {
         var closedPort = GetFreePort();
@@ -197,9 +227,12 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
         .Set("SessionStore:Redis", redis)
         .Set("SessionStore:KeyPrefix", prefix);
 
-    private async Task<NodeMonitor.NodeMonitorClient> StartNodeAsync(string name, Action<NodeConfiguration>? configure = null)
+    private async Task<NodeMonitor.NodeMonitorClient> StartNodeAsync(
+        string name,
+        Action<NodeConfiguration>? configure = null,
+        int? managementPortOrNull = null)
     {
-        var managementPort = GetFreePort();
+        var managementPort = managementPortOrNull ?? GetFreePort();
         var configuration = new NodeConfiguration(_certificate, GetFreePort(), _backend.Address)
             .Set("Node:Name", name)
             .Set("Management:Port", managementPort.ToString(CultureInfo.InvariantCulture));
@@ -212,6 +245,18 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{managementPort}");
         _channels.Add(channel);
         return new NodeMonitor.NodeMonitorClient(channel);
+    }
+
+    private static async Task<string> ReadMetricsAsync(int managementPort)
+    {
+        using var http = new HttpClient { Timeout = CallTimeout };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{managementPort}/metrics")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
     }
 
     private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
