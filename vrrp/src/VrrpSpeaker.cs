@@ -95,6 +95,13 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     public Task<VrrpHandOverResult> EnterMaintenanceAsync(string reason) =>
         _running is { Stopped: false } running ? running.Router.EnterMaintenanceAsync(reason) : Task.FromResult(VrrpHandOverResult.Stopped);
 
+    /// <summary>
+    /// Runs after a completed hand-over, on the address worker, before the virtual addresses are removed. The new
+    /// master holds them by then, but hosts that have not yet processed its gratuitous ARP still send to this node, so
+    /// a hook that waits for requests in flight lets them finish. It must be bounded; the removal follows even if it throws.
+    /// </summary>
+    public Func<Task>? BeforeHandOverRelease { get; set; }
+
     /// <summary>Leaves maintenance mode. Returns false when the node was not in maintenance or the speaker is not running.</summary>
     public bool Resume(string reason) => _running is { Stopped: false } running && running.Router.Resume(reason);
 
@@ -425,6 +432,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         public void AnnounceAddresses() => worker.Announce();
 
         public void ReleaseAddresses() => worker.Release();
+
+        public void ReleaseAddressesAfterHandOver() => worker.Release(speaker.BeforeHandOverRelease);
     }
 
     private static partial class Log

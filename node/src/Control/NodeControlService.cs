@@ -24,8 +24,8 @@ internal sealed partial class NodeControlService(
     VrrpHostedService? vrrp = null) : NodeControl.NodeControlBase
 {
     /// <summary>
-    /// The longest wait, after this node became backup, for proxy requests still in flight. The new master holds the
-    /// addresses by then, so this only lets responses already on their way finish before the call returns.
+    /// The maximum wait, after this node became backup, for its proxy connections to close before it removes the
+    /// virtual addresses. The new master holds them by then, so this only serves hosts that still send here.
     /// </summary>
     public static readonly TimeSpan InFlightTimeout = TimeSpan.FromSeconds(2);
 
@@ -43,7 +43,7 @@ internal sealed partial class NodeControlService(
         var client = Client(context);
         Log.SwitchoverRequested(_logger, client);
         var start = timeProvider.GetTimestamp();
-        var (result, drained) = await HandOverAsync(speaker, () => speaker.HandOverAsync($"switchover requested by {client}"));
+        var (result, drained) = await HandOverAsync(nameof(Switchover), speaker, () => speaker.HandOverAsync($"switchover requested by {client}"));
         var elapsed = timeProvider.GetElapsedTime(start);
         ThrowIfFailed(nameof(Switchover), result, speaker);
 
@@ -73,7 +73,7 @@ internal sealed partial class NodeControlService(
         }
         else if (speaker.State == Tandem.Vrrp.VrrpState.Master)
         {
-            var (result, _) = await HandOverAsync(speaker, () => speaker.EnterMaintenanceAsync($"maintenance requested by {client}"));
+            var (result, _) = await HandOverAsync(nameof(SetMaintenance), speaker, () => speaker.EnterMaintenanceAsync($"maintenance requested by {client}"));
             ThrowIfFailed(nameof(SetMaintenance), result, speaker);
             response.Changed = true;
             response.HandedOver = true;
@@ -93,26 +93,63 @@ internal sealed partial class NodeControlService(
     }
 
     /// <summary>
-    /// Drains the proxy listener, runs <paramref name="handOver"/>, and after a completed hand-over waits up to
-    /// <see cref="InFlightTimeout"/> for requests still in flight.
+    /// Drains the proxy listener and runs <paramref name="handOver"/>. After a completed hand-over the speaker waits
+    /// up to <see cref="InFlightTimeout"/> for requests still in flight before it removes the addresses, and the
+    /// drain ends after that wait.
     /// </summary>
-    private async Task<(VrrpHandOverResult Result, int Drained)> HandOverAsync(VrrpSpeaker speaker, Func<Task<VrrpHandOverResult>> handOver)
+    private async Task<(VrrpHandOverResult Result, int Drained)> HandOverAsync(string method, VrrpSpeaker speaker, Func<Task<VrrpHandOverResult>> handOver)
     {
+        if (!drain.TryBeginHandOver())
+        {
+            Fail(method, StatusCode.FailedPrecondition,
+                "Another switchover or maintenance hand-over is in progress on this node. Wait for it to finish, then check with 'tandemctl status'.");
+        }
+
         var drained = drain.Begin();
+        var ended = 0;
+        void EndDrain()
+        {
+            if (Interlocked.Exchange(ref ended, 1) == 0)
+            {
+                drain.End();
+                drain.EndHandOver();
+            }
+        }
+
+        // Hosts whose ARP entry still names this node keep connecting here until the new master's gratuitous ARP
+        // reaches them. Without the address this node would drop those SYNs, so it waits for its requests first.
+        speaker.BeforeHandOverRelease = async () =>
+        {
+            try
+            {
+                if (!await drain.WaitForIdleAsync(InFlightTimeout, timeProvider, CancellationToken.None))
+                {
+                    Log.ConnectionsStillOpen(_logger, drain.OpenConnections, drain.RequestsInFlight, (long)InFlightTimeout.TotalMilliseconds);
+                }
+            }
+            finally
+            {
+                EndDrain();
+            }
+        };
+
+        VrrpHandOverResult result;
         try
         {
-            var result = await handOver();
-            if (result == VrrpHandOverResult.Completed && !await drain.WaitForIdleAsync(InFlightTimeout, timeProvider, CancellationToken.None))
-            {
-                Log.RequestsStillInFlight(_logger, drain.RequestsInFlight, (long)InFlightTimeout.TotalMilliseconds);
-            }
-
-            return (result, drained);
+            result = await handOver();
         }
-        finally
+        catch
         {
-            drain.End();
+            EndDrain();
+            throw;
         }
+
+        if (result != VrrpHandOverResult.Completed)
+        {
+            EndDrain();
+        }
+
+        return (result, drained);
     }
 
     private VrrpSpeaker RequireSpeaker(string method)
@@ -184,8 +221,9 @@ internal sealed partial class NodeControlService(
         [LoggerMessage(EventIds.ControlCallFailed, LogLevel.Warning, "{Method} failed with {Code}: {Message}")]
         public static partial void CallFailed(ILogger logger, string method, StatusCode code, string message);
 
-        [LoggerMessage(EventIds.ControlRequestsStillInFlight, LogLevel.Warning,
-            "{Count} proxy requests were still in flight {TimeoutMilliseconds} ms after the hand-over; they may fail")]
-        public static partial void RequestsStillInFlight(ILogger logger, long count, long timeoutMilliseconds);
+        [LoggerMessage(EventIds.ControlConnectionsStillOpen, LogLevel.Warning,
+            "{Connections} proxy connections with {Requests} requests in flight were still open {TimeoutMilliseconds} ms after the hand-over; " +
+            "the virtual addresses are removed now, so they may fail")]
+        public static partial void ConnectionsStillOpen(ILogger logger, int connections, long requests, long timeoutMilliseconds);
     }
 }

@@ -24,6 +24,7 @@ internal sealed class ProxyConnectionDrain
     private readonly ConcurrentDictionary<string, IConnectionLifetimeNotificationFeature?> _connections = new();
     private long _requestsInFlight;
     private int _drainers;
+    private int _handOverRunning;
 
     /// <summary>True between <see cref="Begin"/> and the matching <see cref="End"/>.</summary>
     public bool Draining => Volatile.Read(ref _drainers) > 0;
@@ -49,14 +50,24 @@ internal sealed class ProxyConnectionDrain
     /// <summary>Ends one <see cref="Begin"/>; connections are kept alive again once every drainer ended.</summary>
     public void End() => Interlocked.Decrement(ref _drainers);
 
+    /// <summary>Claims the right to run a hand-over. Returns false while another one runs.</summary>
+    public bool TryBeginHandOver() => Interlocked.CompareExchange(ref _handOverRunning, 1, 0) == 0;
+
+    public void EndHandOver() => Volatile.Write(ref _handOverRunning, 0);
+
     /// <summary>
-    /// Waits until no proxy request is in flight, checking every 10 ms, for at most <paramref name="timeout"/>.
-    /// Returns false when requests were still in flight at the end.
+    /// Waits until no proxy connection is open, checking every 10 ms, for at most <paramref name="timeout"/>. Returns
+    /// false when connections were still open at the end.
     /// </summary>
+    /// <remarks>
+    /// Open connections rather than requests, because a connection still in its TLS handshake has no request yet but
+    /// breaks all the same when the address goes. While draining every connection closes after one request, so under
+    /// load the count reaches zero only once clients send to the new master.
+    /// </remarks>
     public async Task<bool> WaitForIdleAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var start = timeProvider.GetTimestamp();
-        while (RequestsInFlight > 0)
+        while (OpenConnections > 0 || RequestsInFlight > 0)
         {
             if (timeProvider.GetElapsedTime(start) >= timeout)
             {

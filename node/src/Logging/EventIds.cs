@@ -49,5 +49,5 @@ internal static class EventIds
     public const int SwitchoverCompleted = 1402;
     public const int MaintenanceSet = 1403;
     public const int ControlCallFailed = 1404;
-    public const int ControlRequestsStillInFlight = 1405;
+    public const int ControlConnectionsStillOpen = 1405;
 }

@@ -28,6 +28,7 @@ internal sealed partial class VirtualAddressWorker
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _lock = new();
     private readonly Task _loop;
+    private readonly Queue<Func<Task>?> _releaseWaits = new();
     private CancellationTokenSource? _announcement;
     private int _pendingReleases;
 
@@ -55,11 +56,13 @@ internal sealed partial class VirtualAddressWorker
     public void Announce() => _commands.Writer.TryWrite(Command.Announce);
 
     /// <summary>Queues removing the addresses and cancels an announcement in progress.</summary>
-    public void Release()
+    /// <param name="wait">Awaited on this worker's loop before the removal, for example to let requests finish. It must be bounded.</param>
+    public void Release(Func<Task>? wait = null)
     {
         lock (_lock)
         {
             _pendingReleases++;
+            _releaseWaits.Enqueue(wait);
             _announcement?.Cancel();
         }
 
@@ -149,6 +152,25 @@ internal sealed partial class VirtualAddressWorker
 
     private async Task ReleaseAsync()
     {
+        Func<Task>? wait;
+        lock (_lock)
+        {
+            wait = _releaseWaits.Dequeue();
+        }
+
+        if (wait is not null)
+        {
+            try
+            {
+                await wait();
+            }
+            catch (Exception ex)
+            {
+                // The addresses must go whatever the wait did, or two nodes would keep them.
+                Log.ReleaseWaitFailed(_logger, _interfaceName, ex);
+            }
+        }
+
         lock (_lock)
         {
             _pendingReleases--;
@@ -165,6 +187,9 @@ internal sealed partial class VirtualAddressWorker
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = VrrpEventIds.AddressReleaseWaitFailed, Level = LogLevel.Error, Message = "The wait before releasing the virtual addresses on {interfaceName} failed; releasing them now")]
+        public static partial void ReleaseWaitFailed(ILogger logger, string interfaceName, Exception exception);
+
         [LoggerMessage(EventId = VrrpEventIds.AddressWorkerCommandFailed, Level = LogLevel.Error, Message = "{command} of the virtual addresses on {interfaceName} failed")]
         public static partial void CommandFailed(ILogger logger, string command, string interfaceName, Exception exception);
     }

@@ -44,6 +44,7 @@ internal static class VrrpEventIds
     public const int AddressWorkerCommandFailed = 65;
     public const int StaleAddressRemoved = 66;
     public const int AddressNotPresent = 67;
+    public const int AddressReleaseWaitFailed = 68;
 
     // Gratuitous ARP, 80-99.
     public const int GratuitousArpSent = 80;

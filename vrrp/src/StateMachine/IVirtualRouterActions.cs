@@ -17,4 +17,10 @@ internal interface IVirtualRouterActions
 
     /// <summary>Removes the virtual addresses from the interface.</summary>
     void ReleaseAddresses();
+
+    /// <summary>
+    /// Removes the virtual addresses after a completed hand-over, once the speaker's
+    /// <see cref="VrrpSpeaker.BeforeHandOverRelease"/> hook, if any, has finished.
+    /// </summary>
+    void ReleaseAddressesAfterHandOver();
 }

@@ -340,7 +340,15 @@ internal sealed partial class VirtualRouter : IDisposable
                     SendAdvertisement(0);
                 }
 
-                _actions.ReleaseAddresses();
+                if (_handOver is not null && to == VrrpState.Backup)
+                {
+                    _actions.ReleaseAddressesAfterHandOver();
+                }
+                else
+                {
+                    _actions.ReleaseAddresses();
+                }
+
                 CompleteHandOver(to);
                 break;
             case VrrpState.Backup:

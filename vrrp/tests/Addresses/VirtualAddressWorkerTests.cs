@@ -32,6 +32,33 @@ public sealed class VirtualAddressWorkerTests
     }
 
     [Fact]
+    public async Task ReleaseWithWait_RemovesAfterWait()
+    {
+        var worker = CreateWorker();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        worker.Release(() => gate.Task);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.Empty(_platform.Events);
+
+        gate.SetResult();
+        await worker.CompleteAsync(TestContext.Current.CancellationToken).WaitAsync(SignalTimeout, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["remove 198.51.100.100/24", "remove 198.51.100.101/24"], _platform.Events);
+    }
+
+    [Fact]
+    public async Task ReleaseWithFailingWait_StillRemoves()
+    {
+        var worker = CreateWorker();
+
+        worker.Release(() => throw new InvalidOperationException("hook bug"));
+        await worker.CompleteAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["remove 198.51.100.100/24", "remove 198.51.100.101/24"], _platform.Events);
+    }
+
+    [Fact]
     public async Task Announce_SendsArpWithoutAdding()
     {
         var worker = CreateWorker();

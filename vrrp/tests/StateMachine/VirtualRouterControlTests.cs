@@ -79,7 +79,7 @@ public sealed class VirtualRouterControlTests
         Assert.Equal(VrrpHandOverResult.Completed, await handOver);
         Assert.Equal(VrrpState.Backup, router.State);
         Assert.False(router.HandingOver);
-        Assert.Equal(["send 0", "release"], _actions.Actions);
+        Assert.Equal(["send 0", "release after hand-over"], _actions.Actions);
         Assert.Equal("switchover requested: 198.51.100.11 took over as master with priority 100", change!.Reason);
         Assert.Equal(Peer, router.MasterHeard!.Address);
     }

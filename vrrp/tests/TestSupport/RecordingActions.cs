@@ -36,6 +36,8 @@ internal sealed class RecordingActions : IVirtualRouterActions
 
     public void ReleaseAddresses() => Add("release");
 
+    public void ReleaseAddressesAfterHandOver() => Add("release after hand-over");
+
     private void Add(string action)
     {
         lock (_actions)

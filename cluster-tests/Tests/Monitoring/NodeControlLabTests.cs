@@ -1,0 +1,297 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Tandem.ClusterTests.Lab;
+using Tandem.ClusterTests.Lab.Client;
+using Tandem.ClusterTests.Lab.Drill;
+using Tandem.ClusterTests.Lab.Network;
+using Tandem.ClusterTests.Lab.Nodes;
+using Tandem.ClusterTests.Lab.Processes;
+
+namespace Tandem.ClusterTests.Tests.Monitoring;
+
+/// <summary>
+/// Runs the control calls with tandemctl from the client namespace against two nodes in the lab: a planned switchover
+/// under client load, maintenance mode, and calls without valid credentials. Each node's management listener allows
+/// only the client's address and reads the bearer token from a file in the run directory.
+/// </summary>
+public sealed class NodeControlLabTests(ITestOutputHelper output)
+{
+    private const int ManagementPort = 9901;
+    private const int Switchovers = 3;
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Client load kept up after each switchover, so requests to the new master are measured too.</summary>
+    private static readonly TimeSpan ObserveAfterSwitchover = TimeSpan.FromSeconds(1);
+
+    private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
+
+    private static string TandemctlAssembly =>
+        Path.Combine(LabPaths.RepositoryRoot, "monitoring", "cli", "bin", LabPaths.BuildConfiguration, "net10.0", "tandemctl.dll");
+
+    [Fact(Timeout = 240_000)]
+    public async Task Switchover_UnderLoad_NoFailedRequests()
+    {
+        await RequireLabAsync();
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        ClusterLab lab = await ClusterLab.CreateAsync(new ClusterLabOptions(), _logger, TimeProvider.System, cancellationToken);
+        await using (lab)
+        {
+            LabTopology topology = lab.Topology;
+            string tokenFile = WriteTokenFile(lab, "control.token", "9f3c1e0a7b5d4c2e8f6a1b3c5d7e9f01");
+            await StartClusterAsync(lab, tokenFile, cancellationToken);
+
+            // Refused calls first, while node-a is master, so a refused call that did hand over would show below.
+            string wrongToken = WriteTokenFile(lab, "wrong.token", "00000000000000000000000000000000");
+            CommandResult unauthenticated = await RunTandemctlAsync(lab, ["switchover", "--node", Endpoint(topology.NodeA), "--token-file", wrongToken], cancellationToken);
+            Assert.Equal(1, unauthenticated.ExitCode);
+            Assert.Contains("not authenticated", unauthenticated.StandardError, StringComparison.Ordinal);
+
+            CommandResult denied = await RunTandemctlAsync(
+                lab, ["switchover", "--node", Endpoint(topology.NodeA), "--token-file", tokenFile], cancellationToken, topology.NodeB.Namespace);
+            Assert.Equal(1, denied.ExitCode);
+            Assert.Contains("permission denied", denied.StandardError, StringComparison.Ordinal);
+
+            CommandResult onBackup = await RunTandemctlAsync(lab, ["switchover", "--node", Endpoint(topology.NodeB), "--token-file", tokenFile], cancellationToken);
+            Assert.Equal(1, onBackup.ExitCode);
+            Assert.Contains("not master", onBackup.StandardError, StringComparison.Ordinal);
+            Assert.Equal([topology.NodeA], await lab.FindVirtualAddressHoldersAsync(topology.Nodes, cancellationToken));
+
+            LabProcess watchA = StartWatch(lab, topology.NodeA);
+            LabProcess watchB = StartWatch(lab, topology.NodeB);
+
+            // The first HTTPS request of the process pays for JIT and TLS setup and can exceed the lab client's timeout.
+            bool warm = await Poll.UntilAsync(
+                async token => (await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, "/warmup", null, token)).Succeeded,
+                TimeSpan.FromSeconds(10), PollInterval, TimeProvider.System, cancellationToken);
+            Assert.True(warm, "No request through the virtual address succeeded within 10 s.");
+
+            // Client load through the virtual address for the whole series, bounded by RequestLoad's limits.
+            var load = new RequestLoad(lab.Client, lab.VirtualEndpoint, TimeProvider.System);
+            using var stopLoad = new CancellationTokenSource();
+            Task<IReadOnlyList<RequestOutcome>> loadTask = load.RunAsync(stopLoad.Token, cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+
+            var runs = new List<(LabHost From, LabHost To, TimeSpan CalledAt, TimeSpan ReturnedAt)>();
+            LabHost master = topology.NodeA;
+            for (int run = 0; run < Switchovers; run++)
+            {
+                LabHost backup = topology.OtherNode(master);
+                TimeSpan calledAt = load.Now;
+                CommandResult switchover = await RunTandemctlAsync(lab, ["switchover", "--node", Endpoint(master), "--token-file", tokenFile], cancellationToken);
+                TimeSpan returnedAt = load.Now;
+                output.WriteLine($"switchover {run + 1}: {switchover.StandardOutput.Trim()} {switchover.StandardError.Trim()}");
+                Assert.True(switchover.ExitCode == 0, $"Switchover {run + 1} from {master.Name} failed:{Environment.NewLine}{switchover.StandardError}");
+                Assert.Contains($"handed over to {backup.Address}", switchover.StandardOutput, StringComparison.Ordinal);
+
+                runs.Add((master, backup, calledAt, returnedAt));
+                await Task.Delay(ObserveAfterSwitchover, cancellationToken);
+                Assert.Equal([backup], await lab.FindVirtualAddressHoldersAsync(topology.Nodes, cancellationToken));
+                master = backup;
+            }
+
+            await stopLoad.CancelAsync();
+            IReadOnlyList<RequestOutcome> outcomes = await loadTask;
+
+            ReportRuns(runs, outcomes);
+            RequestOutcome[] failed = outcomes.Where(o => !o.Succeeded).ToArray();
+            Assert.True(
+                failed.Length == 0,
+                $"{failed.Length} of {outcomes.Count} requests failed: " +
+                string.Join(", ", failed.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Failure} at {f.Started.TotalMilliseconds:0} ms"))));
+            Assert.Equal(topology.NodeA.Address, outcomes[0].ServedBy);
+            Assert.Equal(master.Address, outcomes[^1].ServedBy);
+
+            // Each node's watch stream shows its own transitions in order, with the switchover as the reason of each
+            // step down.
+            IReadOnlyList<(string From, string To, string Reason)> transitionsA = await ReadTransitionsAsync(watchA, expected: 3, cancellationToken);
+            IReadOnlyList<(string From, string To, string Reason)> transitionsB = await ReadTransitionsAsync(watchB, expected: 3, cancellationToken);
+            Assert.Equal(
+                [("VRRP_STATE_MASTER", "VRRP_STATE_BACKUP"), ("VRRP_STATE_BACKUP", "VRRP_STATE_MASTER"), ("VRRP_STATE_MASTER", "VRRP_STATE_BACKUP")],
+                transitionsA.Select(t => (t.From, t.To)));
+            Assert.Equal(
+                [("VRRP_STATE_BACKUP", "VRRP_STATE_MASTER"), ("VRRP_STATE_MASTER", "VRRP_STATE_BACKUP"), ("VRRP_STATE_BACKUP", "VRRP_STATE_MASTER")],
+                transitionsB.Select(t => (t.From, t.To)));
+            Assert.All(transitionsA.Where(t => t.To == "VRRP_STATE_BACKUP"), t => Assert.StartsWith("switchover requested by", t.Reason, StringComparison.Ordinal));
+            Assert.All(transitionsB.Where(t => t.To == "VRRP_STATE_BACKUP"), t => Assert.StartsWith("switchover requested by", t.Reason, StringComparison.Ordinal));
+            Assert.All(transitionsB.Where(t => t.To == "VRRP_STATE_MASTER"), t => Assert.Contains("priority 0", t.Reason, StringComparison.Ordinal));
+        }
+
+        Assert.Empty(lab.TeardownProblems);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Maintenance_BackupDoesNotTakeOverUntilResumed()
+    {
+        await RequireLabAsync();
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        ClusterLab lab = await ClusterLab.CreateAsync(new ClusterLabOptions(), _logger, TimeProvider.System, cancellationToken);
+        await using (lab)
+        {
+            LabTopology topology = lab.Topology;
+            string tokenFile = WriteTokenFile(lab, "control.token", "4b8e2d6f0a1c3e5f7a9b2d4f6e8a0c1e");
+            await StartClusterAsync(lab, tokenFile, cancellationToken);
+
+            CommandResult enter = await RunTandemctlAsync(lab, ["maintenance", "on", "--node", Endpoint(topology.NodeB), "--token-file", tokenFile], cancellationToken);
+            Assert.True(enter.ExitCode == 0, enter.StandardError);
+            Assert.Contains("entered maintenance", enter.StandardOutput, StringComparison.Ordinal);
+
+            // node-a stops with SIGTERM and sends priority 0, which would make node-b master after Skew_Time.
+            LabProcess nodeA = lab.NodeProcess(topology.NodeA);
+            nodeA.Terminate();
+            await nodeA.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(20), cancellationToken);
+
+            // Two Master_Down_Intervals (about 3.6 s each at priority 100) without a master.
+            await Task.Delay(TimeSpan.FromSeconds(8), cancellationToken);
+            Assert.Empty(await lab.FindVirtualAddressHoldersAsync(topology.Nodes, cancellationToken));
+            Assert.Equal("VRRP_STATE_BACKUP", await ReadStateAsync(lab, topology.NodeB, cancellationToken));
+
+            CommandResult resume = await RunTandemctlAsync(lab, ["maintenance", "off", "--node", Endpoint(topology.NodeB), "--token-file", tokenFile], cancellationToken);
+            Assert.True(resume.ExitCode == 0, resume.StandardError);
+            Assert.Contains("left maintenance", resume.StandardOutput, StringComparison.Ordinal);
+
+            bool tookOver = await Poll.UntilAsync(
+                async token => (await lab.FindVirtualAddressHoldersAsync([topology.NodeB], token)).Count == 1,
+                TimeSpan.FromSeconds(10), PollInterval, TimeProvider.System, cancellationToken);
+            Assert.True(tookOver, $"node-b did not take over within 10 s of leaving maintenance.{Environment.NewLine}{lab.DescribeProcesses()}");
+        }
+
+        Assert.Empty(lab.TeardownProblems);
+    }
+
+    private static async Task RequireLabAsync()
+    {
+        await LabGate.RequireAsync(LabRequirements.Cluster);
+        if (!File.Exists(TandemctlAssembly))
+        {
+            string reason = $"{TandemctlAssembly} is missing. Build it with 'dotnet build monitoring/cli'.";
+            Assert.SkipWhen(!LabGate.IsCi, reason);
+            Assert.Fail(reason);
+        }
+    }
+
+    private void ReportRuns(List<(LabHost From, LabHost To, TimeSpan CalledAt, TimeSpan ReturnedAt)> runs, IReadOnlyList<RequestOutcome> outcomes)
+    {
+        // tandemctl's own start takes seconds on a busy machine, so the switchover is timed by the responses: the gap
+        // between the old master's last response and the new master's first one.
+        for (int run = 0; run < runs.Count; run++)
+        {
+            var (from, to, calledAt, returnedAt) = runs[run];
+            TimeSpan runEnd = run + 1 < runs.Count ? runs[run + 1].CalledAt : TimeSpan.MaxValue;
+            RequestOutcome[] inRun = outcomes.Where(o => o.Started >= calledAt && o.Started < runEnd).ToArray();
+            RequestOutcome? lastFromOld = inRun.LastOrDefault(o => o.Succeeded && from.Address.Equals(o.ServedBy));
+            RequestOutcome? firstFromNew = inRun.FirstOrDefault(o => o.Succeeded && to.Address.Equals(o.ServedBy));
+            string gap = lastFromOld is null || firstFromNew is null
+                ? "unknown"
+                : string.Create(CultureInfo.InvariantCulture, $"{(firstFromNew.Completed - lastFromOld.Completed).TotalMilliseconds:0} ms");
+            int failedInRun = inRun.Count(o => !o.Succeeded);
+            output.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{from.Name} -> {to.Name}: tandemctl ran {(returnedAt - calledAt).TotalMilliseconds:0} ms, last response from {from.Name} to first from {to.Name}: {gap}, failed requests: {failedInRun}"));
+        }
+
+        output.WriteLine($"requests: {outcomes.Count}, failed: {outcomes.Count(o => !o.Succeeded)}");
+    }
+
+    private static string WriteTokenFile(ClusterLab lab, string name, string token)
+    {
+        string path = Path.Combine(lab.RunDirectory, name);
+        File.WriteAllText(path, token + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
+    }
+
+    private async Task StartClusterAsync(ClusterLab lab, string tokenFile, CancellationToken cancellationToken)
+    {
+        LabTopology topology = lab.Topology;
+        await lab.StartRedisAsync(cancellationToken);
+        await lab.StartBackendsAsync(cancellationToken);
+        StartNode(lab, topology.NodeA, lab.Options.Nodes.NodeAPriority, tokenFile);
+        StartNode(lab, topology.NodeB, lab.Options.Nodes.NodeBPriority, tokenFile);
+
+        bool settled = await Poll.UntilAsync(
+            async token => await ReadStateAsync(lab, topology.NodeA, token) == "VRRP_STATE_MASTER"
+                && await ReadStateAsync(lab, topology.NodeB, token) == "VRRP_STATE_BACKUP"
+                && (await lab.FindVirtualAddressHoldersAsync(topology.Nodes, token)).Count == 1,
+            SettleTimeout, PollInterval, TimeProvider.System, cancellationToken);
+        Assert.True(settled, $"node-a did not become master with node-b as backup within {SettleTimeout}.{Environment.NewLine}{lab.DescribeProcesses()}");
+    }
+
+    private static void StartNode(ClusterLab lab, LabHost node, byte priority, string tokenFile)
+    {
+        string configPath = NodeConfigFile.Write(lab.RunDirectory, lab.Topology, node, priority, lab.Options.Nodes, lab.Certificate);
+        lab.StartProcess(
+            node.Name,
+            node.Namespace,
+            LabPaths.DotnetHost,
+            [
+                lab.NodeAssemblyPath, "--config", configPath,
+                $"--Management:Address={node.Address}",
+                $"--Management:Port={ManagementPort}",
+                "--Management:MetricsPort=0",
+                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
+                $"--Management:ControlTokenFile={tokenFile}",
+            ]);
+    }
+
+    private static LabProcess StartWatch(ClusterLab lab, LabHost node) =>
+        lab.StartProcess(
+            $"watch-{node.Name}", lab.Topology.Client.Namespace, LabPaths.DotnetHost,
+            [TandemctlAssembly, "watch", "--node", Endpoint(node), "--json"]);
+
+    /// <summary>Reads the state changes from a watcher's output, waiting up to 5 s for <paramref name="expected"/> of them.</summary>
+    private static async Task<IReadOnlyList<(string From, string To, string Reason)>> ReadTransitionsAsync(
+        LabProcess watcher, int expected, CancellationToken cancellationToken)
+    {
+        List<(string From, string To, string Reason)> transitions = [];
+        await Poll.UntilAsync(
+            _ =>
+            {
+                transitions = ParseTransitions(File.ReadAllLines(watcher.LogPath));
+                return Task.FromResult(transitions.Count >= expected);
+            },
+            TimeSpan.FromSeconds(5), PollInterval, TimeProvider.System, cancellationToken);
+        return transitions;
+    }
+
+    private static List<(string From, string To, string Reason)> ParseTransitions(IEnumerable<string> lines)
+    {
+        var transitions = new List<(string From, string To, string Reason)>();
+        foreach (string line in lines.Where(l => l.Contains("\"stateChanged\"", StringComparison.Ordinal)))
+        {
+            using JsonDocument document = JsonDocument.Parse(line);
+            JsonElement transition = document.RootElement.GetProperty("stateChanged").GetProperty("transition");
+            transitions.Add((
+                transition.GetProperty("from").GetString()!,
+                transition.GetProperty("to").GetString()!,
+                transition.GetProperty("reason").GetString()!));
+        }
+
+        return transitions;
+    }
+
+    /// <summary>Returns the VRRP state of <paramref name="node"/>, or null while it does not respond.</summary>
+    private static async Task<string?> ReadStateAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
+    {
+        CommandResult result = await RunTandemctlAsync(lab, ["status", "--node", Endpoint(node), "--json", "--timeout", "2"], cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            return null;
+        }
+
+        using JsonDocument document = JsonDocument.Parse(result.StandardOutput);
+        return document.RootElement[0].GetProperty("status").GetProperty("virtualRouters")[0].GetProperty("state").GetString();
+    }
+
+    private static Task<CommandResult> RunTandemctlAsync(
+        ClusterLab lab, IReadOnlyList<string> arguments, CancellationToken cancellationToken, string? namespaceName = null) =>
+        CommandRunner.RunAsync(
+            "ip",
+            ["netns", "exec", namespaceName ?? lab.Topology.Client.Namespace, LabPaths.DotnetHost, TandemctlAssembly, .. arguments],
+            TimeSpan.FromSeconds(30),
+            cancellationToken);
+
+    private static string Endpoint(LabHost node) => new IPEndPoint(node.Address, ManagementPort).ToString();
+}
