@@ -15,6 +15,10 @@ public interface IHeartbeatStore
     /// <returns>True when the store confirmed the write in time.</returns>
     ValueTask<bool> PublishAsync(string nodeName, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken);
 
+    /// <summary>Removes the heartbeat of <paramref name="nodeName"/>, for a node that stops normally.</summary>
+    /// <returns>True when the store confirmed the removal in time.</returns>
+    ValueTask<bool> RemoveAsync(string nodeName, CancellationToken cancellationToken);
+
     /// <summary>Reads every heartbeat that has not expired yet.</summary>
     ValueTask<HeartbeatRead> ReadAllAsync(CancellationToken cancellationToken);
 }

@@ -22,6 +22,17 @@ public sealed class InProcessHeartbeatStore(TimeProvider timeProvider) : IHeartb
         return ValueTask.FromResult(true);
     }
 
+    public ValueTask<bool> RemoveAsync(string nodeName, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            _entries.Remove(nodeName);
+        }
+
+        return ValueTask.FromResult(true);
+    }
+
     public ValueTask<HeartbeatRead> ReadAllAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

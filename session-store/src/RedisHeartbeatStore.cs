@@ -80,6 +80,22 @@ public sealed partial class RedisHeartbeatStore : IHeartbeatStore
         }
     }
 
+    public async ValueTask<bool> RemoveAsync(string nodeName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var delete = _database.KeyDeleteAsync(CreateKey(nodeName));
+            var index = _database.SetRemoveAsync(_indexKey, nodeName);
+            await Wait(WhenAllAsync(delete, index), cancellationToken);
+            return true;
+        }
+        catch (Exception exception) when (RedisAffinityStore.TryClassify(exception, cancellationToken, out var reason))
+        {
+            OnFailure(StoreOperation.HeartbeatRemove, reason, exception);
+            return false;
+        }
+    }
+
     public async ValueTask<HeartbeatRead> ReadAllAsync(CancellationToken cancellationToken)
     {
         try

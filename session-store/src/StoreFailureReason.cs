@@ -25,6 +25,9 @@ public enum StoreOperation
     /// <summary>Reading every node's heartbeat.</summary>
     HeartbeatRead,
 
+    /// <summary>Removing this node's heartbeat when it stops.</summary>
+    HeartbeatRemove,
+
     /// <summary>The periodic PING that measures the round-trip time.</summary>
     Ping,
 }

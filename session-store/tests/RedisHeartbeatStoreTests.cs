@@ -71,6 +71,26 @@ public sealed class RedisHeartbeatStoreTests(RedisServerFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Remove_DropsKeyAndIndexEntry()
+    {
+        var server = fixture.Require();
+        var prefix = NewPrefix();
+        await using var store = await ConnectAsync(server.Configuration, prefix);
+        await using var inspector = await ConnectionMultiplexer.ConnectAsync(server.Configuration);
+        var heartbeats = store.CreateHeartbeatStore(NullLoggerFactory.Instance);
+        await heartbeats.PublishAsync("node-a", new byte[] { 1 }, TimeToLive, TestContext.Current.CancellationToken);
+        await heartbeats.PublishAsync("node-b", new byte[] { 2 }, TimeToLive, TestContext.Current.CancellationToken);
+
+        var removed = await heartbeats.RemoveAsync("node-b", TestContext.Current.CancellationToken);
+        var read = await heartbeats.ReadAllAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(removed);
+        Assert.Equal(["node-a"], read.Heartbeats.Select(h => h.NodeName));
+        Assert.False(await inspector.GetDatabase().KeyExistsAsync($"{prefix}heartbeat:node-b"));
+        Assert.False(await inspector.GetDatabase().SetContainsAsync($"{prefix}heartbeat-nodes", "node-b"));
+    }
+
+    [Fact]
     public async Task Read_AgeGrowsOnServerClock()
     {
         var prefix = NewPrefix();
@@ -115,6 +135,7 @@ public sealed class RedisHeartbeatStoreTests(RedisServerFixture fixture) : IClas
         var published = await heartbeats.PublishAsync("node-a", new byte[] { 1 }, TimeToLive, TestContext.Current.CancellationToken);
         var read = await heartbeats.ReadAllAsync(TestContext.Current.CancellationToken);
         var roundTrip = await heartbeats.PingAsync(TestContext.Current.CancellationToken);
+        var removed = await heartbeats.RemoveAsync("node-a", TestContext.Current.CancellationToken);
         elapsed.Stop();
 
         Assert.False(published);
@@ -122,11 +143,13 @@ public sealed class RedisHeartbeatStoreTests(RedisServerFixture fixture) : IClas
         Assert.NotNull(read.Error);
         Assert.Empty(read.Heartbeats);
         Assert.Null(roundTrip);
-        // Three operations, each bounded by the 250 ms operation timeout, plus scheduling slack.
+        Assert.False(removed);
+        // Four operations, each bounded by the 250 ms operation timeout, plus scheduling slack.
         Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(3), $"Operations took {elapsed.Elapsed}.");
         Assert.Equal(1, FailuresOf(metrics, StoreOperation.HeartbeatPublish));
         Assert.Equal(1, FailuresOf(metrics, StoreOperation.HeartbeatRead));
         Assert.Equal(1, FailuresOf(metrics, StoreOperation.Ping));
+        Assert.Equal(1, FailuresOf(metrics, StoreOperation.HeartbeatRemove));
     }
 
     [Fact]
@@ -170,12 +193,16 @@ public sealed class RedisHeartbeatStoreTests(RedisServerFixture fixture) : IClas
         var before = await store.ReadAllAsync(TestContext.Current.CancellationToken);
         clock.Advance(TimeSpan.FromSeconds(2));
         var after = await store.ReadAllAsync(TestContext.Current.CancellationToken);
+        await store.PublishAsync("node-b", new byte[] { 8 }, TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        await store.RemoveAsync("node-b", TestContext.Current.CancellationToken);
+        var removed = await store.ReadAllAsync(TestContext.Current.CancellationToken);
 
         Assert.True(before.Available);
         Assert.Equal(TimeSpan.FromSeconds(3), before.Heartbeats.Single().Age);
         Assert.Equal(7, before.Heartbeats.Single().Payload.Span[0]);
         Assert.True(after.Available);
         Assert.Empty(after.Heartbeats);
+        Assert.Empty(removed.Heartbeats);
     }
 
     private static long FailuresOf(SessionStoreMetrics metrics, StoreOperation operation) =>

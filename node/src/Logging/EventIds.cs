@@ -42,6 +42,7 @@ internal static class EventIds
     public const int HeartbeatFailed = 1305;
     public const int HeartbeatInvalid = 1306;
     public const int CertificateExpiring = 1307;
+    public const int HeartbeatRemoveFailed = 1308;
 
     // Control calls (switchover, maintenance): 1400-1499.
     public const int ControlCallRejected = 1400;

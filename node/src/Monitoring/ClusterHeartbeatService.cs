@@ -69,12 +69,21 @@ internal sealed partial class ClusterHeartbeatService : IHostedService, IDisposa
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Stops the loop, then removes this node's heartbeat so that it leaves every cluster view at once instead of
+    /// after the expiry. A node that is killed cannot do this, and its heartbeat expires instead.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
         if (_loop is not null)
         {
             await _loop.WaitAsync(cancellationToken);
+        }
+
+        if (Store is { } store && !await store.RemoveAsync(_settings.NodeName, cancellationToken))
+        {
+            Log.RemoveFailed(_logger, (int)_management.HeartbeatTtl.TotalMilliseconds);
         }
     }
 
@@ -133,5 +142,10 @@ internal sealed partial class ClusterHeartbeatService : IHostedService, IDisposa
         [LoggerMessage(EventIds.HeartbeatFailed, LogLevel.Error,
             "Publishing the heartbeat failed unexpectedly; trying again after the next interval")]
         public static partial void HeartbeatFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventIds.HeartbeatRemoveFailed, LogLevel.Warning,
+            "Removing this node's heartbeat from the session store failed, so other nodes list it as stale until it " +
+            "expires in at most {TtlMilliseconds} ms")]
+        public static partial void RemoveFailed(ILogger logger, int ttlMilliseconds);
     }
 }
