@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Tandem.ClusterTests.Lab;
 using Tandem.ClusterTests.Lab.Deploy;
 using Tandem.ClusterTests.Lab.Processes;
@@ -29,7 +30,15 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
             string secondArchive = await RepackAsync(lab, firstArchive, "deploytest-upgrade", cancellationToken);
             await lab.StartBackendAsync(cancellationToken);
 
-            string inventory = lab.WriteInventory("first.yml", firstArchive);
+            // The control token lets the rollout hand the master role over with tandemctl switchover.
+            // The proxy listens on the virtual address itself, so the backup binds it with IP_FREEBIND
+            // under the sandboxed unit before it owns the address.
+            var controlToken = new Dictionary<string, object>
+            {
+                ["tandem_control_token"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+                ["tandem_proxy_address"] = DeployLab.VirtualAddress.ToString(),
+            };
+            string inventory = lab.WriteInventory("first.yml", firstArchive, controlToken);
             PlaybookRun first = await lab.RunPlaybookAsync(inventory, cancellationToken);
             Assert.True(first.Succeeded, $"the first run failed, see {first.LogPath}:{Environment.NewLine}{first.Tail}");
 
@@ -41,6 +50,7 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
             Assert.Equal("MASTER", states[DeployLab.NodeA.Name]);
             Assert.Equal("BACKUP", states[DeployLab.NodeB.Name]);
             await AssertServesThroughVipAsync(lab);
+            await AssertSentGratuitousArpAsync(lab);
 
             (TimeSpan takeover, TimeSpan rejoin) = await KillMasterServiceAsync(lab, cancellationToken);
 
@@ -52,7 +62,7 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
                 // Let the client reach a steady state before the first node restarts.
                 await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
                 string upgradeInventory = lab.WriteInventory(
-                    "upgrade.yml", secondArchive, new Dictionary<string, object> { ["tandem_log_format"] = "json" });
+                    "upgrade.yml", secondArchive, new Dictionary<string, object>(controlToken) { ["tandem_log_format"] = "json" });
                 upgrade = await lab.RunPlaybookAsync(upgradeInventory, cancellationToken);
                 load = await vipLoad.StopAsync();
             }
@@ -65,6 +75,7 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
 
             Assert.True(upgrade.Succeeded, $"the upgrade run failed, see {upgrade.LogPath}:{Environment.NewLine}{upgrade.Tail}");
             Assert.True(upgrade.TotalChanged > 0, "the upgrade run changed nothing");
+            Assert.Matches(@"Hand over the master role\] \**\s+changed: \[node-a\]", upgrade.Output);
             foreach (DeployHost node in new[] { DeployLab.NodeA, DeployLab.NodeB })
             {
                 CommandResult version = await lab.SshAsync(node, "cat /opt/tandem/current/VERSION", cancellationToken: cancellationToken);
@@ -107,6 +118,11 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
             cancellationToken);
         Assert.True(rejoin is not null, "node-a did not return as master within 60 s of the SIGKILL");
 
+        // ExecStopPost= must have removed the address from node-a before systemd restarted it.
+        CommandResult journal = await lab.SshAsync(
+            DeployLab.NodeA, "journalctl -u tandem-node --no-pager -o cat", cancellationToken: cancellationToken);
+        Assert.Contains("Released the virtual addresses on eth0", journal.StandardOutput, StringComparison.Ordinal);
+
         CommandResult restarts = await lab.SshAsync(
             DeployLab.NodeA, "systemctl show tandem-node --property=NRestarts --value", cancellationToken: cancellationToken);
         Assert.Equal("1", restarts.StandardOutput.Trim());
@@ -124,6 +140,16 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
                 $"https://{DeployLab.ServiceHostName}/",
             ]);
         Assert.Equal("200", result.StandardOutput.Trim());
+    }
+
+    /// <summary>Checks that the master sent gratuitous ARP through libpcap, which needs CAP_NET_RAW and AF_PACKET in the unit.</summary>
+    private static async Task AssertSentGratuitousArpAsync(DeployLab lab)
+    {
+        CommandResult result = await CommandRunner.RunAsync(
+            "ip", ["netns", "exec", lab.ControllerNamespace, "curl", "-s", "--max-time", "3", $"http://{DeployLab.NodeA.Address}:9902/metrics"]);
+        string? line = result.StandardOutput.Split('\n').FirstOrDefault(text => text.StartsWith("tandem_vrrp_gratuitous_arp_sent_total", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        Assert.NotEqual("0", line.Split(' ')[^1].Trim());
     }
 
     /// <summary>Returns TANDEM_RELEASE_ARCHIVE when set, or builds the release of this work tree.</summary>
