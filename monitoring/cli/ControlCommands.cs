@@ -186,7 +186,7 @@ internal sealed class ControlCommands(Func<NodeEndpoint, NodeControl.NodeControl
     }
 
     /// <summary>
-    /// Converts a control call's failure into a message and an exit code. The node's own message says why and what to
+    /// Converts a control call's failure into a message and an exit code. The node's own message explains why and what to
     /// do, so it is shown in full.
     /// </summary>
     internal static (string Message, int ExitCode) Describe(NodeEndpoint endpoint, RpcException exception) => exception.StatusCode switch

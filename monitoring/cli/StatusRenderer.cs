@@ -199,6 +199,9 @@ internal static class StatusRenderer
                 return string.Create(
                     CultureInfo.InvariantCulture,
                     $"{time} certificate {certificate.Subject}: {certificate.DaysLeft} days left, expires {certificate.NotAfter?.ToDateTimeOffset():yyyy-MM-ddTHH:mm:ssZ} (warning from {certificate.WarningDays} days)");
+            case NodeEvent.EventOneofCase.MaintenanceChanged:
+                var maintenance = nodeEvent.MaintenanceChanged;
+                return $"{time} vrrp vrid {maintenance.Vrid}: maintenance {(maintenance.Maintenance ? "on" : "off")} ({maintenance.Reason})";
             case NodeEvent.EventOneofCase.None:
                 return $"{time} empty event";
             default:

@@ -114,6 +114,20 @@ public sealed class ControlCommandsTests : IDisposable
     }
 
     [Fact]
+    public void FormatEvent_MaintenanceChanged()
+    {
+        var nodeEvent = new NodeEvent
+        {
+            Time = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 12, 4, 23, 0, 0, TimeSpan.Zero)),
+            MaintenanceChanged = new MaintenanceChanged { Vrid = 51, Maintenance = true, Reason = "maintenance requested by 198.51.100.50" },
+        };
+
+        var line = StatusRenderer.FormatEvent(new NodeEndpoint("198.51.100.12", 9901), nodeEvent);
+
+        Assert.Equal("2026-12-04T23:00:00.000Z vrrp vrid 51: maintenance on (maintenance requested by 198.51.100.50)", line);
+    }
+
+    [Fact]
     public void FormatMaintenance_HandedOverNamesNewMaster()
     {
         var response = new SetMaintenanceResponse { Changed = true, HandedOver = true, NewMaster = "198.51.100.12", State = VrrpState.Backup };

@@ -62,6 +62,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         if (_vrrp is not null)
         {
             _vrrp.StateChanged += OnStateChanged;
+            _vrrp.MaintenanceChanged += OnMaintenanceChanged;
         }
 
         _stoppingRegistration = _lifetime.ApplicationStopping.Register(CompleteAll);
@@ -122,6 +123,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         if (_vrrp is not null)
         {
             _vrrp.StateChanged -= OnStateChanged;
+            _vrrp.MaintenanceChanged -= OnMaintenanceChanged;
         }
 
         _stoppingRegistration.Dispose();
@@ -239,6 +241,17 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         {
             Vrid = (uint)change.VirtualRouterId,
             Transition = NodeStatusCollector.ToProto(change),
+        },
+    });
+
+    private void OnMaintenanceChanged(VrrpMaintenanceChange change) => Publish(new NodeEvent
+    {
+        Time = Timestamp.FromDateTimeOffset(change.At),
+        MaintenanceChanged = new MaintenanceChanged
+        {
+            Vrid = (uint)change.VirtualRouterId,
+            Maintenance = change.Maintenance,
+            Reason = change.Reason,
         },
     });
 

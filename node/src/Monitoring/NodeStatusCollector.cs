@@ -221,6 +221,8 @@ internal sealed class NodeStatusCollector
             return status;
         }
 
+        status.Maintenance = speaker.InMaintenance;
+        status.HandingOver = speaker.HandingOver;
         if (speaker.MasterHeard is { } master)
         {
             status.MasterHeard = new MasterHeard

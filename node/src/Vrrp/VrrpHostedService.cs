@@ -38,6 +38,9 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
     /// <summary>Raised after every state change, on the speaker's loop, after the change is logged. Handlers must not block.</summary>
     public event Action<VrrpStateChange>? StateChanged;
 
+    /// <summary>Raised when the speaker enters or leaves maintenance mode, with the same rules as <see cref="StateChanged"/>.</summary>
+    public event Action<VrrpMaintenanceChange>? MaintenanceChanged;
+
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
         Log.Starting(
@@ -49,6 +52,7 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
 
         var speaker = new VrrpSpeaker(_options, _loggerFactory, _timeProvider);
         speaker.StateChanged += OnStateChanged;
+        speaker.MaintenanceChanged += OnMaintenanceChanged;
         _speaker = speaker;
 
         try
@@ -98,6 +102,7 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
         if (_speaker is not null)
         {
             _speaker.StateChanged -= OnStateChanged;
+            _speaker.MaintenanceChanged -= OnMaintenanceChanged;
             await _speaker.DisposeAsync();
         }
     }
@@ -107,6 +112,8 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
         Log.StateChanged(_logger, change.VirtualRouterId, change.From, change.To, change.Reason);
         StateChanged?.Invoke(change);
     }
+
+    private void OnMaintenanceChanged(VrrpMaintenanceChange change) => MaintenanceChanged?.Invoke(change);
 
     private static partial class Log
     {
