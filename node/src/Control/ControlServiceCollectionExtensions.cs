@@ -1,5 +1,6 @@
-using Microsoft.AspNetCore.Builder;
+using Grpc.AspNetCore.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Tandem.Node.Monitoring;
 using Tandem.Node.Vrrp;
 
@@ -10,6 +11,10 @@ internal sealed record NodeControlContext(ControlAccess Access, ProxyConnectionD
 
 internal static class ControlServiceCollectionExtensions
 {
+    /// <summary>Health service name of NodeControl, as grpc.health.v1 clients ask for it.</summary>
+    public const string NodeControlServiceName = "tandem.monitoring.v1.NodeControl";
+
+    private const string ControlTag = "control";
     /// <summary>
     /// Registers the proxy connection drain and the control context in the node's services. <paramref name="token"/>
     /// is null when <c>Management:ControlTokenFile</c> is not set, and control calls are then rejected.
@@ -45,6 +50,23 @@ internal static class ControlServiceCollectionExtensions
             options.Interceptors.Add<AllowedNetworksInterceptor>();
             options.Interceptors.Add<ControlAuthenticationInterceptor>();
         });
+
+        // SERVING only when a call could succeed: a token is configured and the VRRP speaker runs.
+        managementServices.Configure<GrpcHealthChecksOptions>(options =>
+            options.Services.Map(NodeControlServiceName, result => result.Tags.Contains(ControlTag)));
+        managementServices.AddHealthChecks().AddCheck("node-control", () => CheckControl(control), tags: [ControlTag]);
         return managementServices;
+    }
+
+    private static HealthCheckResult CheckControl(NodeControlContext control)
+    {
+        if (control.Access.Token is null)
+        {
+            return HealthCheckResult.Unhealthy($"{ControlToken.SettingName} is not set, so control calls are off.");
+        }
+
+        return control.Vrrp?.Speaker is { State: not Tandem.Vrrp.VrrpState.Initialize }
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("VRRP is off or not running, so there is nothing to control.");
     }
 }

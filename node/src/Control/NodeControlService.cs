@@ -29,6 +29,13 @@ internal sealed partial class NodeControlService(
     /// </summary>
     public static readonly TimeSpan InFlightTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long the proxy listener must have had no open connection before the old master removes the addresses.
+    /// Ten periods of a client that sends every 20 ms, as the lab client does; a client that pauses longer between
+    /// requests may still reach the old master after the removal.
+    /// </summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(200);
+
     private readonly ILogger _logger = loggerFactory.CreateLogger("Tandem.Node.Control");
 
     public override async Task<SwitchoverResponse> Switchover(SwitchoverRequest request, ServerCallContext context)
@@ -122,7 +129,7 @@ internal sealed partial class NodeControlService(
         {
             try
             {
-                if (!await drain.WaitForIdleAsync(InFlightTimeout, timeProvider, CancellationToken.None))
+                if (!await drain.WaitForIdleAsync(InFlightTimeout, QuietPeriod, timeProvider, CancellationToken.None))
                 {
                     Log.ConnectionsStillOpen(_logger, drain.OpenConnections, drain.RequestsInFlight, (long)InFlightTimeout.TotalMilliseconds);
                 }

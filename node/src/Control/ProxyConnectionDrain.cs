@@ -33,7 +33,7 @@ internal sealed class ProxyConnectionDrain
 
     public long RequestsInFlight => Interlocked.Read(ref _requestsInFlight);
 
-    /// <summary>Starts draining and asks every open connection to close. Returns the number of connections asked.</summary>
+    /// <summary>Starts draining and requests every open connection to close. Returns the number of open connections.</summary>
     public int Begin()
     {
         Interlocked.Increment(ref _drainers);
@@ -56,28 +56,38 @@ internal sealed class ProxyConnectionDrain
     public void EndHandOver() => Volatile.Write(ref _handOverRunning, 0);
 
     /// <summary>
-    /// Waits until no proxy connection is open, checking every 10 ms, for at most <paramref name="timeout"/>. Returns
-    /// false when connections were still open at the end.
+    /// Waits until no proxy connection has been open for <paramref name="quietPeriod"/>, checking every 10 ms, for at
+    /// most <paramref name="timeout"/>. Returns false when the listener was not quiet by then.
     /// </summary>
     /// <remarks>
     /// Open connections rather than requests, because a connection still in its TLS handshake has no request yet but
-    /// breaks all the same when the address goes. While draining every connection closes after one request, so under
-    /// load the count reaches zero only once clients send to the new master.
+    /// breaks all the same when the address goes. The quiet period covers the gaps between one client's requests:
+    /// while draining every connection closes after one request, so the count drops to zero between requests even
+    /// while clients still send here.
     /// </remarks>
-    public async Task<bool> WaitForIdleAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    public async Task<bool> WaitForIdleAsync(TimeSpan timeout, TimeSpan quietPeriod, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var start = timeProvider.GetTimestamp();
-        while (OpenConnections > 0 || RequestsInFlight > 0)
+        var quietSince = start;
+        while (true)
         {
-            if (timeProvider.GetElapsedTime(start) >= timeout)
+            var now = timeProvider.GetTimestamp();
+            if (OpenConnections > 0 || RequestsInFlight > 0)
+            {
+                quietSince = now;
+            }
+            else if (timeProvider.GetElapsedTime(quietSince, now) >= quietPeriod)
+            {
+                return true;
+            }
+
+            if (timeProvider.GetElapsedTime(start, now) >= timeout)
             {
                 return false;
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(10), timeProvider, cancellationToken);
         }
-
-        return true;
     }
 
     /// <summary>The connection middleware: tracks the connection while it is open.</summary>

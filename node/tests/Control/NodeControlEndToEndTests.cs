@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -117,6 +118,19 @@ public sealed class NodeControlEndToEndTests : IAsyncLifetime
         var exception = await Assert.ThrowsAsync<RpcException>(() => SwitchoverAsync(Token));
 
         Assert.Equal(StatusCode.PermissionDenied, exception.StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_NodeControlWithoutVrrp_NotServing()
+    {
+        await StartNodeAsync(WriteTokenFile());
+
+        var response = await new Health.HealthClient(_channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{_managementPort}")).CheckAsync(
+            new HealthCheckRequest { Service = ControlServiceCollectionExtensions.NodeControlServiceName },
+            deadline: Deadline(),
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, response.Status);
     }
 
     [Fact]
