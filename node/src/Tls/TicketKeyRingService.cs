@@ -12,17 +12,18 @@ namespace Tandem.Node.Tls;
 /// </summary>
 internal sealed class TicketKeyRingService : IHostedLifecycleService, IAsyncDisposable
 {
-    private readonly NodeSettings _settings;
-    private readonly ILoggerFactory _loggerFactory;
-    private readonly TimeProvider _timeProvider;
     private readonly ConnectingStorage _storage = new();
+    private readonly Task<ITicketKeyStorage> _connecting;
 
     public TicketKeyRingService(NodeSettings settings, ILoggerFactory loggerFactory, TimeProvider timeProvider)
     {
-        _settings = settings;
-        _loggerFactory = loggerFactory;
-        _timeProvider = timeProvider;
         Ring = new TicketKeyRing(_storage, CreateOptions(settings.Proxy), timeProvider, loggerFactory.CreateLogger("Tandem.Node.Tls.TicketKeys"));
+
+        // The host creates every hosted service before it starts the first, so connecting here overlaps with the
+        // affinity store's connection, and with Redis down the two connect timeouts run at the same time.
+        _connecting = settings.UsesRedis
+            ? ConnectRedisAsync(settings.SessionStore, loggerFactory, timeProvider)
+            : Task.FromResult<ITicketKeyStorage>(new InProcessTicketKeyStorage());
     }
 
     public TicketKeyRing Ring { get; }
@@ -35,9 +36,7 @@ internal sealed class TicketKeyRingService : IHostedLifecycleService, IAsyncDisp
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        _storage.Inner = _settings.UsesRedis
-            ? await RedisTicketKeyStorage.ConnectAsync(_settings.SessionStore, _loggerFactory, _timeProvider, cancellationToken)
-            : new InProcessTicketKeyStorage();
+        _storage.Inner = await _connecting.WaitAsync(cancellationToken);
         await Ring.StartAsync(cancellationToken);
     }
 
@@ -54,10 +53,22 @@ internal sealed class TicketKeyRingService : IHostedLifecycleService, IAsyncDisp
     public async ValueTask DisposeAsync()
     {
         await Ring.DisposeAsync();
-        if (_storage.Inner is IAsyncDisposable disposable)
+
+        // A failed connection attempt already surfaced in StartingAsync, so only a connected storage is left to close.
+        await ((Task)_connecting).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_connecting.IsCompletedSuccessfully && _connecting.Result is IAsyncDisposable disposable)
         {
             await disposable.DisposeAsync();
         }
+    }
+
+    private static async Task<ITicketKeyStorage> ConnectRedisAsync(
+        SessionStoreOptions options,
+        ILoggerFactory loggerFactory,
+        TimeProvider timeProvider)
+    {
+        // Bounded by SessionStore:ConnectTimeoutMilliseconds, because the connection does not abort on failure.
+        return await RedisTicketKeyStorage.ConnectAsync(options, loggerFactory, timeProvider, CancellationToken.None);
     }
 
     /// <summary>The storage chosen at startup; before that, every read returns null, as an unreachable storage does.</summary>
