@@ -25,6 +25,11 @@ internal static class OpenSslTlsExtensions
     /// Terminates TLS on <paramref name="listen"/> with OpenSSL. Kestrel builds the connection pipeline when it
     /// starts, after the ticket key ring has read its keys, so the services are resolved then.
     /// </summary>
+    /// <remarks>
+    /// NOTE: Kestrel only knows about TLS from <c>UseHttps</c>, so at startup it logs event 64, "HTTP/2 is not
+    /// enabled ... TLS is not enabled", for this listener. The warning is wrong here: Kestrel picks the protocol per
+    /// connection from the ALPN feature that the middleware sets, and HTTP/2 works.
+    /// </remarks>
     public static ListenOptions UseOpenSslTls(this ListenOptions listen)
     {
         listen.Use(next =>
