@@ -85,6 +85,7 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
             states = await lab.GetStatesAsync(DeployLab.NodeA, cancellationToken);
             Assert.Equal("MASTER", states[DeployLab.NodeA.Name]);
             Assert.Equal("BACKUP", states[DeployLab.NodeB.Name]);
+            await AssertBadValueStopsAtTheBackupAsync(lab, secondArchive, controlToken, cancellationToken);
 
             // A rolling restart hands the address over twice: to node-b when node-a stops, and back
             // when node-a returns with the higher priority. Each hand-over may cost the requests of
@@ -140,6 +141,29 @@ public sealed class AnsibleDeployTests(ITestOutputHelper output)
                 $"https://{DeployLab.ServiceHostName}/",
             ]);
         Assert.Equal("200", result.StandardOutput.Trim());
+    }
+
+    /// <summary>
+    /// Rolls out an advertisement interval that the node rejects: node-b, which goes first, fails to
+    /// start, so the play stops before node-a, which keeps serving. The good inventory then repairs node-b.
+    /// </summary>
+    private async Task AssertBadValueStopsAtTheBackupAsync(
+        DeployLab lab, string archive, Dictionary<string, object> baseVariables, CancellationToken cancellationToken)
+    {
+        var good = new Dictionary<string, object>(baseVariables) { ["tandem_log_format"] = "json" };
+        var bad = new Dictionary<string, object>(good) { ["tandem_vrrp_advert_interval_centiseconds"] = 0 };
+        PlaybookRun badRun = await lab.RunPlaybookAsync(lab.WriteInventory("bad-value.yml", archive, bad), cancellationToken);
+
+        Assert.False(badRun.Succeeded, $"the run with an advert interval of 0 succeeded, see {badRun.LogPath}");
+        Assert.Equal(1, badRun.Recap.Single(host => host.Host == DeployLab.NodeB.Name).Failed);
+        Assert.DoesNotContain(badRun.Recap, host => host.Host == DeployLab.NodeA.Name && host.Changed > 0);
+        IReadOnlyDictionary<string, string> states = await lab.GetStatesAsync(DeployLab.NodeA, cancellationToken);
+        Assert.Equal("MASTER", states[DeployLab.NodeA.Name]);
+        await AssertServesThroughVipAsync(lab);
+
+        PlaybookRun repair = await lab.RunPlaybookAsync(lab.WriteInventory("repair.yml", archive, good), cancellationToken);
+        Assert.True(repair.Succeeded, $"the repair run failed, see {repair.LogPath}:{Environment.NewLine}{repair.Tail}");
+        output.WriteLine($"bad value: stopped at node-b after {badRun.Duration.TotalSeconds:0.0} s, repaired in {repair.Duration.TotalSeconds:0.0} s");
     }
 
     /// <summary>Checks that the master sent gratuitous ARP through libpcap, which needs CAP_NET_RAW and AF_PACKET in the unit.</summary>
