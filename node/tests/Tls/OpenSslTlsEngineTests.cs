@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 using Tandem.Node.Hosting;
 using Tandem.Node.Tests.Support;
 using Tandem.Node.Tls;
+using Tandem.Node.Tls.OpenSsl;
 using Tandem.SessionStore.Tests;
 
 namespace Tandem.Node.Tests.Tls;
@@ -136,6 +137,38 @@ public sealed class OpenSslTlsEngineTests : IAsyncLifetime
         Assert.Equal(1, metrics.GetFailures(TlsHandshakeFailureReason.ProtocolError));
         Assert.Contains("HTTP/1.1 ", after, StringComparison.Ordinal);
         Assert.Equal(1, metrics.FullHandshakes);
+    }
+
+    [Fact]
+    public async Task SilentClient_TimesOutAndIsCounted()
+    {
+        var redis = RequireRedis();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (node, port) = await StartNodeAsync(redis.Configuration, clock);
+        var metrics = node.Services.GetRequiredService<TlsMetrics>();
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
+
+        // The handshake timer starts once Kestrel has accepted the connection, which the test cannot observe, so it
+        // moves the clock past the timeout again until the node closes the connection, at most 50 times.
+        var closed = false;
+        var buffer = new byte[64];
+        for (var attempt = 0; attempt < 50 && !closed; attempt++)
+        {
+            clock.Advance(OpenSslTlsMiddleware.HandshakeTimeout);
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            try
+            {
+                closed = await socket.ReceiveAsync(buffer, SocketFlags.None, wait.Token) == 0;
+            }
+            catch (OperationCanceledException)
+            {
+                // Still open: advance again.
+            }
+        }
+
+        Assert.True(closed, "the node kept a connection without a ClientHello open");
+        Assert.Equal(1, metrics.GetFailures(TlsHandshakeFailureReason.Timeout));
     }
 
     private RedisServer RequireRedis()
