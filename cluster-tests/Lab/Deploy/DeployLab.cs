@@ -286,7 +286,7 @@ public sealed class DeployLab : IAsyncDisposable
         return states;
     }
 
-    /// <summary>Polls the node states every 200 ms until <paramref name="condition"/> holds or <paramref name="timeout"/> passes; returns the elapsed time or null.</summary>
+    /// <summary>Polls the node states every 200 ms until <paramref name="condition"/> is true or <paramref name="timeout"/> passes. Returns the elapsed time, or null on timeout.</summary>
     public async Task<TimeSpan?> WaitForStatesAsync(
         DeployHost from, Func<IReadOnlyDictionary<string, string>, bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
     {

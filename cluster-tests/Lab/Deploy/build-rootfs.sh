@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Debian 12 root file system that the deployment test boots with systemd-nspawn, once:
-# a later run reuses it when the marker file says the build finished. The build takes about two
-# minutes from the Debian mirror that apt already uses on this machine.
+# Builds the Debian 12 root file system that the deployment test boots with systemd-nspawn. A later
+# run reuses it when the marker file lists the same packages. The build took about two minutes
+# from the Debian mirror that apt already uses on this machine.
 #
 # Usage: build-rootfs.sh CACHE_DIR
 # Prints the path of the root file system on standard output.

@@ -65,7 +65,7 @@ up() {
     done
 }
 
-# Stops one container: SIGTERM asks systemd-nspawn to shut the container down cleanly, and
+# Stops one container: SIGTERM makes systemd-nspawn shut the container down cleanly, and
 # SIGKILL after 15 s ends it regardless.
 stop_host() {
     local pid_file=$1
