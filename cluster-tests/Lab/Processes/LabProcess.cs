@@ -10,6 +10,8 @@ namespace Tandem.ClusterTests.Lab.Processes;
 /// </summary>
 public sealed class LabProcess : IAsyncDisposable
 {
+    private static readonly TimeSpan StopConfirmTimeout = TimeSpan.FromSeconds(2);
+
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly Lock _logLock = new();
@@ -106,8 +108,28 @@ public sealed class LabProcess : IAsyncDisposable
         return labProcess;
     }
 
-    /// <summary>Sends SIGSTOP, which freezes the process the way a hung host would.</summary>
-    public void Stop() => Signal(LibC.SigStop, "SIGSTOP");
+    /// <summary>
+    /// Sends SIGSTOP, which freezes the process the way a hung host would, and returns once every thread of the
+    /// process is stopped, so that nothing the caller does afterwards can still be served by it.
+    /// </summary>
+    public void Stop()
+    {
+        Signal(LibC.SigStop, "SIGSTOP");
+
+        // kill() only queues the stop: each thread stops when it next passes through the kernel, which on a busy
+        // machine can come after the caller's next request. /proc shows state T once a thread has stopped.
+        var deadline = Stopwatch.StartNew();
+        while (!AllThreadsStopped())
+        {
+            if (deadline.Elapsed > StopConfirmTimeout)
+            {
+                throw new LabCommandException(
+                    $"{Name} (pid {Pid}) still had running threads {StopConfirmTimeout.TotalMilliseconds:0} ms after SIGSTOP.");
+            }
+
+            Thread.Sleep(1);
+        }
+    }
 
     /// <summary>Sends SIGCONT, which lets a process frozen by <see cref="Stop"/> run again.</summary>
     public void Resume() => Signal(LibC.SigCont, "SIGCONT");
@@ -220,6 +242,42 @@ public sealed class LabProcess : IAsyncDisposable
 
         _disposed = true;
         _process.Dispose();
+    }
+
+    private bool AllThreadsStopped()
+    {
+        string[] threads;
+        try
+        {
+            threads = Directory.GetDirectories($"/proc/{Pid}/task");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
+
+        foreach (string thread in threads)
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(thread, "stat"));
+            }
+            catch (IOException)
+            {
+                // A thread that ended between the listing and the read is not running either.
+                continue;
+            }
+
+            // The state follows the command name, which is in parentheses and may itself contain spaces.
+            int end = stat.LastIndexOf(')');
+            if (end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ('T' or 't'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Signal(int signal, string signalName)
