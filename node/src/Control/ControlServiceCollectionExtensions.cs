@@ -2,12 +2,13 @@ using Grpc.AspNetCore.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Tandem.Node.Monitoring;
+using Tandem.Node.Transport;
 using Tandem.Node.Vrrp;
 
 namespace Tandem.Node.Control;
 
 /// <summary>The parts of the node that the NodeControl service on the management listener needs.</summary>
-internal sealed record NodeControlContext(ControlAccess Access, ProxyConnectionDrain Drain, VrrpHostedService? Vrrp);
+internal sealed record NodeControlContext(ControlAccess Access, ProxyConnectionDrain Drain, VrrpHostedService? Vrrp, ProxyListenerGate? ListenerGate = null);
 
 internal static class ControlServiceCollectionExtensions
 {
@@ -26,7 +27,8 @@ internal static class ControlServiceCollectionExtensions
         services.AddSingleton(provider => new NodeControlContext(
             provider.GetRequiredService<ControlAccess>(),
             provider.GetRequiredService<ProxyConnectionDrain>(),
-            provider.GetService<VrrpHostedService>()));
+            provider.GetService<VrrpHostedService>(),
+            provider.GetService<ProxyListenerGate>()));
         return services;
     }
 
@@ -41,6 +43,11 @@ internal static class ControlServiceCollectionExtensions
         if (control.Vrrp is not null)
         {
             managementServices.AddSingleton(control.Vrrp);
+        }
+
+        if (control.ListenerGate is not null)
+        {
+            managementServices.AddSingleton(control.ListenerGate);
         }
 
         managementServices.AddSingleton<ControlMetrics>();

@@ -70,7 +70,9 @@ internal static partial class NodeApplication
         builder.Logging.AddConsole();
         options.ConfigureLogging?.Invoke(builder.Logging);
 
-        ConfigureKestrel(builder.WebHost, settings);
+        var listenerGate = new ProxyListenerGate();
+        builder.Services.AddSingleton(listenerGate);
+        ConfigureKestrel(builder.WebHost, settings, listenerGate);
         ConfigureServices(builder.Services, builder.Configuration, settings, options.TimeProvider);
         builder.Services.AddNodeMonitoring(management);
         builder.Services.AddNodeControl(controlToken);
@@ -93,7 +95,7 @@ internal static partial class NodeApplication
         return app;
     }
 
-    private static void ConfigureKestrel(IWebHostBuilder webHost, NodeSettings settings)
+    private static void ConfigureKestrel(IWebHostBuilder webHost, NodeSettings settings, ProxyListenerGate listenerGate)
     {
         webHost.ConfigureKestrel(kestrel =>
         {
@@ -117,7 +119,8 @@ internal static partial class NodeApplication
             });
         });
 
-        webHost.UseSockets(sockets => sockets.CreateBoundListenSocket = FreeBindListenSocket.Create);
+        // This host has only the proxy listener, so the gate keeps the proxy's listen socket.
+        webHost.UseSockets(sockets => sockets.CreateBoundListenSocket = listenerGate.CreateListenSocket);
     }
 
     private static void UseProxyTls(ListenOptions listen, NodeSettings settings)

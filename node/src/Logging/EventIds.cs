@@ -51,4 +51,8 @@ internal static class EventIds
     public const int MaintenanceSet = 1403;
     public const int ControlCallFailed = 1404;
     public const int ControlConnectionsStillOpen = 1405;
+    public const int ProxyListenerQuiet = 1406;
+    public const int ProxyConnectionsOpenAtAdvert = 1407;
+    public const int ProxyListenerCloseFailed = 1408;
+    public const int ProxyListenerOpenFailed = 1409;
 }
