@@ -24,7 +24,11 @@ internal static class ReportPrinter
         Row(text, "affinity", report.AffinityKept
             ? $"kept: every response after the takeover came from {report.Backend}"
             : $"LOST: the cookie pointed to {report.Backend} before the fault");
+        string spread = string.Join(", ", report.AffinitySessionsByBackend.Select(entry => $"{entry.Key} {entry.Value}"));
+        Row(text, "sessions", $"{report.AffinitySessions} cookies ({spread}) replayed to the standby: " +
+                              $"{report.AffinityRepinned} re-pinned, {report.AffinityReplayFailed} failed");
         Row(text, "tls resumption", DescribeTls(report));
+        Row(text, "tls sessions", $"{report.TlsSessions} saved, share resumed by the standby {report.TlsResumedShare:0.00}");
         Row(text, "master after", report.MasterAfter ?? "none");
         Row(text, "teardown", teardown);
         foreach (string problem in report.Problems)

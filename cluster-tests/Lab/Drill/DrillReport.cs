@@ -79,6 +79,30 @@ public sealed record DrillReport
     /// <summary>Why a session could not be saved from the master, one entry per version; empty when all were saved.</summary>
     public IReadOnlyList<string> TlsProblems { get; init; } = [];
 
+    /// <summary>Affinity sessions opened through the master before the fault, each with its own cookie.</summary>
+    public int AffinitySessions { get; init; }
+
+    /// <summary>The opened sessions per backend.</summary>
+    public IReadOnlyDictionary<string, int> AffinitySessionsByBackend { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Sessions whose cookie, replayed to the standby after the takeover, reached another backend or got a new cookie.</summary>
+    public int AffinityRepinned { get; init; }
+
+    /// <summary>Replayed session requests that failed.</summary>
+    public int AffinityReplayFailed { get; init; }
+
+    /// <summary>TLS sessions saved from the master before the fault, besides the one per version above.</summary>
+    public int TlsSessions { get; init; }
+
+    /// <summary>The share of <see cref="TlsSessions"/> that the standby resumed, from 0 to 1; 0 when none was saved.</summary>
+    public double TlsResumedShare { get; init; }
+
+    /// <summary>How long opening the affinity sessions and saving the TLS sessions took, before the fault.</summary>
+    public long SessionSetupMs { get; init; }
+
+    /// <summary>How long replaying the affinity sessions and resuming the TLS sessions took, after the request loop.</summary>
+    public long SessionReplayMs { get; init; }
+
     /// <summary>Everything that makes this drill a failure; empty when it passed.</summary>
     public required IReadOnlyList<string> Problems { get; init; }
 

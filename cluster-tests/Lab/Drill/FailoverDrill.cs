@@ -54,6 +54,11 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         (string cookie, string backend) = await EstablishAffinityAsync(master, cancellationToken);
         var tls = new TlsResumptionProbe(lab);
         IReadOnlyList<string> tlsProblems = await tls.SaveSessionsAsync(cancellationToken);
+        var sessions = new SessionReplayProbe(lab);
+        long setupStart = timeProvider.GetTimestamp();
+        IReadOnlyList<string> sessionProblems = await sessions.EstablishAsync(cancellationToken);
+        IReadOnlyList<string> manyTlsProblems = await tls.SaveManyAsync(cancellationToken);
+        TimeSpan setupDuration = timeProvider.GetElapsedTime(setupStart);
 
         RequestLoop loop = await SendRequestsAsync(variant, master, standby, cookie, cancellationToken);
         CommandResult? release = loop.FaultCompletion is null ? null : await loop.FaultCompletion;
@@ -76,6 +81,10 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         IReadOnlyDictionary<string, bool> tlsResumed = analysis.Takeover is null
             ? TlsResumptionProbe.Versions.ToDictionary(version => version, _ => false)
             : await tls.ResumeAsync(cancellationToken);
+        long replayStart = timeProvider.GetTimestamp();
+        SessionReplayResult? replay = analysis.Takeover is null ? null : await sessions.ReplayAsync(cancellationToken);
+        (int Saved, int Resumed) manyTls = analysis.Takeover is null ? (0, 0) : await tls.ResumeManyAsync(cancellationToken);
+        TimeSpan replayDuration = timeProvider.GetElapsedTime(replayStart);
 
         IReadOnlyList<LabHost> holdersAfter = await lab.FindVirtualAddressHoldersAsync([standby], cancellationToken);
 
@@ -87,11 +96,21 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         byte standbyPriority = standby == topology.NodeA ? settings.NodeAPriority : settings.NodeBPriority;
         DrillReport report = BuildReport(
             variant, settings, standbyPriority, master, standby, holdersAfter, loop.KilledAt, backend, loop.Outcomes.Count, analysis, release, failedMasterHolds);
+        double tlsShare = manyTls.Saved == 0 ? 0 : (double)manyTls.Resumed / manyTls.Saved;
         return report with
         {
             TlsResumed = tlsResumed.Values.All(resumed => resumed),
             TlsResumedByVersion = tlsResumed.ToDictionary(entry => entry.Key.TrimStart('-'), entry => entry.Value),
-            TlsProblems = tlsProblems,
+            TlsProblems = [.. tlsProblems, .. manyTlsProblems],
+            AffinitySessions = sessions.Sessions.Count,
+            AffinitySessionsByBackend = sessions.CountByBackend(),
+            AffinityRepinned = replay?.Repinned ?? 0,
+            AffinityReplayFailed = replay?.Failed ?? 0,
+            TlsSessions = manyTls.Saved,
+            TlsResumedShare = tlsShare,
+            SessionSetupMs = (long)setupDuration.TotalMilliseconds,
+            SessionReplayMs = (long)replayDuration.TotalMilliseconds,
+            Problems = [.. report.Problems, .. SessionProblems(sessionProblems, replay, manyTls, tlsShare)],
         };
     }
 
@@ -237,6 +256,38 @@ public sealed class FailoverDrill(ClusterLab lab, ILogger logger, TimeProvider t
         }
 
         return null;
+    }
+
+    /// <summary>Lists what went wrong with the many sessions opened before the fault and replayed after the takeover.</summary>
+    private static IEnumerable<string> SessionProblems(
+        IReadOnlyList<string> establishProblems, SessionReplayResult? replay, (int Saved, int Resumed) manyTls, double tlsShare)
+    {
+        foreach (string problem in establishProblems)
+        {
+            yield return $"Opening the affinity sessions before the fault: {problem}";
+        }
+
+        if (replay is null)
+        {
+            // Without a takeover nothing was replayed, and the takeover problem already says why.
+            yield break;
+        }
+
+        if (replay.Replayed < replay.Sessions)
+        {
+            yield return $"Only {replay.Replayed} of {replay.Sessions} affinity sessions were replayed within {SessionReplayProbe.PhaseTimeout.TotalSeconds:0} s.";
+        }
+
+        if (replay.Repinned > 0 || replay.Failed > 0)
+        {
+            yield return $"Of {replay.Sessions} affinity sessions replayed to the standby, {replay.Repinned} were re-pinned and " +
+                         $"{replay.Failed} failed: {string.Join("; ", replay.Examples)}";
+        }
+
+        if (manyTls.Saved > 0 && manyTls.Resumed < manyTls.Saved)
+        {
+            yield return $"The standby resumed {manyTls.Resumed} of {manyTls.Saved} saved TLS sessions (share {tlsShare:0.00}).";
+        }
     }
 
     private static DrillReport BuildReport(

@@ -30,6 +30,10 @@ public sealed class DrillReportTests
             TakeoverBoundMs = 4609,
             TlsResumed = true,
             TlsResumedByVersion = new Dictionary<string, bool> { ["tls1_3"] = true, ["tls1_2"] = true },
+            AffinitySessions = 300,
+            AffinityRepinned = 0,
+            TlsSessions = 50,
+            TlsResumedShare = 1.0,
             Problems = [],
         };
 
@@ -46,6 +50,10 @@ public sealed class DrillReportTests
         Assert.Equal(14, root.GetProperty("failure_reasons").GetProperty("connect_timeout").GetInt32());
         Assert.True(root.GetProperty("tls_resumed").GetBoolean());
         Assert.True(root.GetProperty("tls_resumed_by_version").GetProperty("tls1_3").GetBoolean());
+        Assert.Equal(300, root.GetProperty("affinity_sessions").GetInt32());
+        Assert.Equal(0, root.GetProperty("affinity_repinned").GetInt32());
+        Assert.Equal(50, root.GetProperty("tls_sessions").GetInt32());
+        Assert.Equal(1.0, root.GetProperty("tls_resumed_share").GetDouble());
     }
 
     [Theory]

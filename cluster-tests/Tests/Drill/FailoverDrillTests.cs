@@ -42,6 +42,8 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"takeover_ms={report.TakeoverMs} failed_requests={report.FailedRequests} affinity_kept={report.AffinityKept} " +
+                         $"affinity_sessions={report.AffinitySessions} affinity_repinned={report.AffinityRepinned} tls_resumed_share={report.TlsResumedShare:0.00} " +
+                         $"session_setup_ms={report.SessionSetupMs} session_replay_ms={report.SessionReplayMs} " +
                          $"bound_ms={bound.TotalMilliseconds:0} ({intervals.TotalMilliseconds:0} ms + skew {skew.TotalMilliseconds:0.###} ms + 1 s)");
         output.WriteLine(report.ToJson(indented: true));
         string context = $"{report.ToJson(indented: true)}{Environment.NewLine}{processes}";
@@ -55,6 +57,12 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         Assert.True(report.TlsResumedByVersion["tls1_3"], $"node-b did not resume the TLS 1.3 session from node-a.{Environment.NewLine}{context}");
         Assert.True(report.TlsResumedByVersion["tls1_2"], $"node-b did not resume the TLS 1.2 session from node-a.{Environment.NewLine}{context}");
         Assert.True(report.TlsResumed);
+        Assert.Equal(SessionReplayProbe.SessionCount, report.AffinitySessions);
+        Assert.Equal(2, report.AffinitySessionsByBackend.Count);
+        Assert.Equal(0, report.AffinityRepinned);
+        Assert.Equal(0, report.AffinityReplayFailed);
+        Assert.Equal(TlsResumptionProbe.ManySessionCount, report.TlsSessions);
+        Assert.Equal(1.0, report.TlsResumedShare);
         Assert.Equal("node-b", report.MasterAfter);
         Assert.Equal(0, report.FailedBeforeFault);
         Assert.Equal(0, report.FailedAfterTakeover);
