@@ -107,16 +107,37 @@ public sealed class ClusterLab : IAsyncDisposable
     }
 
     /// <summary>Starts redis-server in the redis namespace and waits until it replies to PING.</summary>
-    public async Task StartRedisAsync(CancellationToken cancellationToken)
+    public Task StartRedisAsync(CancellationToken cancellationToken) => StartRedisProcessAsync("redis", cancellationToken);
+
+    /// <summary>Sends SIGKILL to the running redis-server, by its PID, and waits until it has exited.</summary>
+    public async Task KillRedisAsync(CancellationToken cancellationToken)
+    {
+        LabProcess process = _processes.LastOrDefault(candidate => candidate.Name.StartsWith("redis", StringComparison.Ordinal) && !candidate.HasExited)
+            ?? throw new InvalidOperationException("No redis-server of this lab is running.");
+        process.KillHard();
+        await process.WaitForExitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts a new redis-server on the same address and port after <see cref="KillRedisAsync"/>, with an empty
+    /// dataset because the lab's Redis never persists, and waits until it replies to PING.
+    /// </summary>
+    public Task RestartRedisAsync(CancellationToken cancellationToken)
+    {
+        int started = _processes.Count(process => process.Name.StartsWith("redis", StringComparison.Ordinal));
+        return StartRedisProcessAsync($"redis-{started + 1}", cancellationToken);
+    }
+
+    private async Task StartRedisProcessAsync(string name, CancellationToken cancellationToken)
     {
         LabHost redis = Topology.Redis;
         LabProcess process = StartProcess(
-            "redis",
+            name,
             redis.Namespace,
             "redis-server",
             ["--bind", redis.Address.ToString(), "--port", LabTopology.RedisPort.ToString(), "--save", "",
              "--appendonly", "no", "--protected-mode", "no", "--dir", RunDirectory]);
-        await WaitUntilReadyAsync(process, "redis", PingRedisAsync, cancellationToken);
+        await WaitUntilReadyAsync(process, name, PingRedisAsync, cancellationToken);
     }
 
     /// <summary>Starts the two backends and waits until each responds with its own name.</summary>
