@@ -29,8 +29,9 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
     /// <summary>
     /// Client limits for the switchover test. The old master drops the SYNs of new connections from just before its
     /// priority-0 advert until the new master announces the addresses, and the client's kernel retransmits a dropped
-    /// SYN after 1 s and again 2 s later. Real clients wait that long (curl's default connect timeout is 300 s), so
-    /// the lab client's default 300 ms, which suits the failover drill, would count a retransmission as a failure.
+    /// SYN after 1 s and again 2 s later. Real clients wait that long (libcurl's CURLOPT_CONNECTTIMEOUT defaults to
+    /// 300 s), so the lab client's default 300 ms, which suits the failover drill, would count a retransmission as a
+    /// failure.
     /// </summary>
     private static readonly LabClientTimeouts SwitchoverClientTimeouts = new(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5));
 
