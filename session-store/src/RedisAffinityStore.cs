@@ -128,7 +128,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             var value = await WaitBoundedAsync(command, cancellationToken);
             return value.IsNullOrEmpty ? AffinityLookup.NotFound : AffinityLookup.Found(value.ToString());
         }
-        catch (Exception exception) when (TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(StoreOperation.Get, reason, clusterId, exception);
             return AffinityLookup.Unavailable;
@@ -150,7 +150,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             await WaitBoundedAsync(command, cancellationToken);
             return AffinityWriteStatus.Stored;
         }
-        catch (Exception exception) when (TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(StoreOperation.Set, reason, clusterId, exception);
             return AffinityWriteStatus.Unavailable;
@@ -172,55 +172,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         string.Concat(_keyPrefix, "affinity:", clusterId, ":", sessionId);
 
     private Task<T> WaitBoundedAsync<T>(Task<T> command, CancellationToken cancellationToken) =>
-        WaitBoundedAsync(command, _operationTimeout, _timeProvider, cancellationToken);
-
-    internal static async Task<T> WaitBoundedAsync<T>(
-        Task<T> command,
-        TimeSpan timeout,
-        TimeProvider timeProvider,
-        CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await command.WaitAsync(timeout, timeProvider, cancellationToken);
-        }
-        catch when (!command.IsCompleted)
-        {
-            // No caller awaits the command any more, so observe its eventual fault here. Otherwise it surfaces as an
-            // unobserved task exception.
-            _ = command.ContinueWith(
-                static task => _ = task.Exception,
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-            throw;
-        }
-    }
-
-    internal static bool TryClassify(Exception exception, CancellationToken cancellationToken, out StoreFailureReason reason)
-    {
-        switch (exception)
-        {
-            case OperationCanceledException when cancellationToken.IsCancellationRequested:
-                // The caller gave up, for example because the client disconnected: not a store fault.
-                reason = default;
-                return false;
-            case TimeoutException:
-                // Both WaitAsync's timeout and RedisTimeoutException derive from TimeoutException.
-                reason = StoreFailureReason.Timeout;
-                return true;
-            case RedisConnectionException:
-            case ObjectDisposedException:
-                reason = StoreFailureReason.ConnectionFailed;
-                return true;
-            case RedisException:
-                reason = StoreFailureReason.ServerError;
-                return true;
-            default:
-                reason = default;
-                return false;
-        }
-    }
+        RedisOperation.WaitBoundedAsync(command, _operationTimeout, _timeProvider, cancellationToken);
 
     private void OnFailure(StoreOperation operation, StoreFailureReason reason, string clusterId, Exception exception)
     {

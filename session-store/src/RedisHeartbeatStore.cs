@@ -73,7 +73,7 @@ public sealed partial class RedisHeartbeatStore : IHeartbeatStore
             await Wait(WhenAllAsync(set, index), cancellationToken);
             return true;
         }
-        catch (Exception exception) when (RedisAffinityStore.TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(StoreOperation.HeartbeatPublish, reason, exception);
             return false;
@@ -89,7 +89,7 @@ public sealed partial class RedisHeartbeatStore : IHeartbeatStore
             await Wait(WhenAllAsync(delete, index), cancellationToken);
             return true;
         }
-        catch (Exception exception) when (RedisAffinityStore.TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(StoreOperation.HeartbeatRemove, reason, exception);
             return false;
@@ -133,7 +133,7 @@ public sealed partial class RedisHeartbeatStore : IHeartbeatStore
             heartbeats.Sort(static (a, b) => string.CompareOrdinal(a.NodeName, b.NodeName));
             return new HeartbeatRead(true, heartbeats, null);
         }
-        catch (Exception exception) when (RedisAffinityStore.TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(StoreOperation.HeartbeatRead, reason, exception);
             return HeartbeatRead.Unavailable(reason.ToString());
@@ -149,7 +149,7 @@ public sealed partial class RedisHeartbeatStore : IHeartbeatStore
             await Wait(_database.PingAsync(), cancellationToken);
             return _timeProvider.GetElapsedTime(started);
         }
-        catch (Exception exception) when (RedisAffinityStore.TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(StoreOperation.Ping, reason, exception);
             return null;
@@ -165,7 +165,7 @@ public sealed partial class RedisHeartbeatStore : IHeartbeatStore
     }
 
     private Task<T> Wait<T>(Task<T> command, CancellationToken cancellationToken) =>
-        RedisAffinityStore.WaitBoundedAsync(command, _operationTimeout, _timeProvider, cancellationToken);
+        RedisOperation.WaitBoundedAsync(command, _operationTimeout, _timeProvider, cancellationToken);
 
     private void OnFailure(StoreOperation operation, StoreFailureReason reason, Exception exception)
     {

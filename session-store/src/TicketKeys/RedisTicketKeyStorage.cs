@@ -85,7 +85,7 @@ public sealed partial class RedisTicketKeyStorage : ITicketKeyStorage, IAsyncDis
             var result = await WaitBoundedAsync(command, cancellationToken);
             return CheckMaterial(epoch, (byte[]?)result);
         }
-        catch (Exception exception) when (TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(reason, exception);
             return null;
@@ -111,7 +111,7 @@ public sealed partial class RedisTicketKeyStorage : ITicketKeyStorage, IAsyncDis
 
             return found;
         }
-        catch (Exception exception) when (TryClassify(exception, cancellationToken, out var reason))
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
         {
             OnFailure(reason, exception);
             return null;
@@ -141,46 +141,8 @@ public sealed partial class RedisTicketKeyStorage : ITicketKeyStorage, IAsyncDis
         return null;
     }
 
-    private async Task<T> WaitBoundedAsync<T>(Task<T> command, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await command.WaitAsync(_operationTimeout, _timeProvider, cancellationToken);
-        }
-        catch when (!command.IsCompleted)
-        {
-            // Observe the abandoned command's eventual fault, so it does not surface as an unobserved task exception.
-            _ = command.ContinueWith(
-                static task => _ = task.Exception,
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-            throw;
-        }
-    }
-
-    private static bool TryClassify(Exception exception, CancellationToken cancellationToken, out StoreFailureReason reason)
-    {
-        switch (exception)
-        {
-            case OperationCanceledException when cancellationToken.IsCancellationRequested:
-                reason = default;
-                return false;
-            case TimeoutException:
-                reason = StoreFailureReason.Timeout;
-                return true;
-            case RedisConnectionException:
-            case ObjectDisposedException:
-                reason = StoreFailureReason.ConnectionFailed;
-                return true;
-            case RedisException:
-                reason = StoreFailureReason.ServerError;
-                return true;
-            default:
-                reason = default;
-                return false;
-        }
-    }
+    private Task<T> WaitBoundedAsync<T>(Task<T> command, CancellationToken cancellationToken) =>
+        RedisOperation.WaitBoundedAsync(command, _operationTimeout, _timeProvider, cancellationToken);
 
     private void OnFailure(StoreFailureReason reason, Exception exception)
     {
