@@ -15,8 +15,6 @@ namespace Tandem.ClusterTests.Tests.Monitoring;
 /// </summary>
 public sealed class ClusterViewLabTests(ITestOutputHelper output)
 {
-    private const int ManagementPort = 9901;
-    private const int MetricsPort = 9902;
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan HeartbeatTtl = TimeSpan.FromSeconds(5);
@@ -27,19 +25,10 @@ public sealed class ClusterViewLabTests(ITestOutputHelper output)
 
     private static string PythonClient => Path.Combine(LabPaths.RepositoryRoot, "monitoring", "clients", "python", "tandem_status.py");
 
-    private static string TandemctlAssembly =>
-        Path.Combine(LabPaths.RepositoryRoot, "monitoring", "cli", "bin", LabPaths.BuildConfiguration, "net10.0", "tandemctl.dll");
-
     [Fact(Timeout = 180_000)]
     public async Task ClusterView_KilledMasterAgesAndExpires()
     {
-        await LabGate.RequireAsync(LabRequirements.Cluster);
-        if (!File.Exists(TandemctlAssembly))
-        {
-            string reason = $"{TandemctlAssembly} is missing. Build it with 'dotnet build monitoring/cli'.";
-            Assert.SkipWhen(!LabGate.IsCi, reason);
-            Assert.Fail(reason);
-        }
+        await ManagementLab.RequireAsync();
 
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
         ClusterLab lab = await ClusterLab.CreateAsync(new ClusterLabOptions(), _logger, TimeProvider.System, cancellationToken);
@@ -126,21 +115,8 @@ public sealed class ClusterViewLabTests(ITestOutputHelper output)
         Assert.Empty(lab.TeardownProblems);
     }
 
-    private static void StartNode(ClusterLab lab, LabHost node, byte priority)
-    {
-        string configPath = NodeConfigFile.Write(lab.RunDirectory, lab.Topology, node, priority, lab.Options.Nodes, lab.Certificate);
-        lab.StartProcess(
-            node.Name,
-            node.Namespace,
-            LabPaths.DotnetHost,
-            [
-                lab.NodeAssemblyPath, "--config", configPath,
-                $"--Management:Address={node.Address}",
-                $"--Management:Port={ManagementPort}",
-                $"--Management:MetricsPort={MetricsPort}",
-                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
-            ]);
-    }
+    private static void StartNode(ClusterLab lab, LabHost node, byte priority) =>
+        ManagementLab.StartNode(lab, node, priority, ManagementLab.MetricsPort);
 
     /// <summary>Polls the cluster view of <paramref name="node"/> until <paramref name="condition"/> holds.</summary>
     private async Task<JsonElement> WaitForViewAsync(
@@ -156,27 +132,13 @@ public sealed class ClusterViewLabTests(ITestOutputHelper output)
         return last;
     }
 
-    /// <summary>Returns the cluster view of <paramref name="node"/>, or null while it does not respond.</summary>
-    private static async Task<JsonElement?> ReadViewAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
-    {
-        CommandResult result = await RunTandemctlAsync(lab, ["status", "--node", Endpoint(node), "--json", "--timeout", "2"], cancellationToken);
-        if (result.ExitCode != 0)
-        {
-            return null;
-        }
-
-        using JsonDocument document = JsonDocument.Parse(result.StandardOutput);
-        return document.RootElement[0].GetProperty("cluster").Clone();
-    }
+    private static Task<JsonElement?> ReadViewAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken) =>
+        ManagementLab.ReadStatusJsonAsync(lab, node, "cluster", cancellationToken);
 
     private static Task<CommandResult> RunTandemctlAsync(ClusterLab lab, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
-        CommandRunner.RunAsync(
-            "ip",
-            ["netns", "exec", lab.Topology.Client.Namespace, LabPaths.DotnetHost, TandemctlAssembly, .. arguments],
-            TimeSpan.FromSeconds(20),
-            cancellationToken);
+        ManagementLab.RunTandemctlAsync(lab, arguments, cancellationToken);
 
-    private static string Endpoint(LabHost node) => new IPEndPoint(node.Address, ManagementPort).ToString();
+    private static string Endpoint(LabHost node) => ManagementLab.Endpoint(node);
 
     private static List<string> Names(JsonElement view) =>
         [.. view.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("status").GetProperty("nodeName").GetString()!).Order(StringComparer.Ordinal)];

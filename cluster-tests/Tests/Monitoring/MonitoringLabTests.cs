@@ -14,26 +14,15 @@ namespace Tandem.ClusterTests.Tests.Monitoring;
 /// </summary>
 public sealed class MonitoringLabTests(ITestOutputHelper output)
 {
-    private const int ManagementPort = 9901;
-    private const int MetricsPort = 9902;
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
 
-    private static string TandemctlAssembly =>
-        Path.Combine(LabPaths.RepositoryRoot, "monitoring", "cli", "bin", LabPaths.BuildConfiguration, "net10.0", "tandemctl.dll");
-
     [Fact(Timeout = 180_000)]
     public async Task Status_FlipsOnFailoverAndBack()
     {
-        await LabGate.RequireAsync(LabRequirements.Cluster);
-        if (!File.Exists(TandemctlAssembly))
-        {
-            string reason = $"{TandemctlAssembly} is missing. Build it with 'dotnet build monitoring/cli'.";
-            Assert.SkipWhen(!LabGate.IsCi, reason);
-            Assert.Fail(reason);
-        }
+        await ManagementLab.RequireAsync();
 
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
         ClusterLab lab = await ClusterLab.CreateAsync(new ClusterLabOptions(), _logger, TimeProvider.System, cancellationToken);
@@ -65,7 +54,7 @@ public sealed class MonitoringLabTests(ITestOutputHelper output)
             // Watch node-b through the failover; the lab stops the watcher at teardown if it is still running.
             LabProcess watcher = lab.StartProcess(
                 "tandemctl-watch", topology.Client.Namespace, LabPaths.DotnetHost,
-                [TandemctlAssembly, "watch", "--node", Endpoint(topology.NodeB), "--json"]);
+                [ManagementLab.TandemctlAssembly, "watch", "--node", Endpoint(topology.NodeB), "--json"]);
 
             // Failover: node-a stops with SIGTERM and sends priority 0, so node-b takes over after Skew_Time.
             LabProcess nodeA = lab.NodeProcess(topology.NodeA);
@@ -108,21 +97,8 @@ public sealed class MonitoringLabTests(ITestOutputHelper output)
         Assert.Empty(lab.TeardownProblems);
     }
 
-    private static void StartNode(ClusterLab lab, LabHost node, byte priority)
-    {
-        string configPath = NodeConfigFile.Write(lab.RunDirectory, lab.Topology, node, priority, lab.Options.Nodes, lab.Certificate);
-        lab.StartProcess(
-            node.Name,
-            node.Namespace,
-            LabPaths.DotnetHost,
-            [
-                lab.NodeAssemblyPath, "--config", configPath,
-                $"--Management:Address={node.Address}",
-                $"--Management:Port={ManagementPort}",
-                $"--Management:MetricsPort={MetricsPort}",
-                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
-            ]);
-    }
+    private static void StartNode(ClusterLab lab, LabHost node, byte priority) =>
+        ManagementLab.StartNode(lab, node, priority, ManagementLab.MetricsPort);
 
     private async Task<Dictionary<LabHost, JsonElement>> WaitForStatesAsync(
         ClusterLab lab, LabHost master, LabHost backup, CancellationToken cancellationToken)
@@ -163,28 +139,14 @@ public sealed class MonitoringLabTests(ITestOutputHelper output)
         return last;
     }
 
-    /// <summary>Returns the status of <paramref name="node"/>, or null while it does not respond.</summary>
-    private static async Task<JsonElement?> ReadStatusAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
-    {
-        CommandResult result = await RunTandemctlAsync(lab, ["status", "--node", Endpoint(node), "--json", "--timeout", "2"], cancellationToken);
-        if (result.ExitCode != 0)
-        {
-            return null;
-        }
-
-        using JsonDocument document = JsonDocument.Parse(result.StandardOutput);
-        return document.RootElement[0].GetProperty("status").Clone();
-    }
+    private static Task<JsonElement?> ReadStatusAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken) =>
+        ManagementLab.ReadStatusJsonAsync(lab, node, "status", cancellationToken);
 
     private static Task<CommandResult> RunTandemctlAsync(
         ClusterLab lab, IReadOnlyList<string> arguments, CancellationToken cancellationToken, string? namespaceName = null) =>
-        CommandRunner.RunAsync(
-            "ip",
-            ["netns", "exec", namespaceName ?? lab.Topology.Client.Namespace, LabPaths.DotnetHost, TandemctlAssembly, .. arguments],
-            TimeSpan.FromSeconds(20),
-            cancellationToken);
+        ManagementLab.RunTandemctlAsync(lab, arguments, cancellationToken, namespaceName);
 
-    private static string Endpoint(LabHost node) => new IPEndPoint(node.Address, ManagementPort).ToString();
+    private static string Endpoint(LabHost node) => ManagementLab.Endpoint(node);
 
     private static JsonElement Router(JsonElement status) => status.GetProperty("virtualRouters")[0];
 

@@ -18,7 +18,6 @@ namespace Tandem.ClusterTests.Tests.Monitoring;
 /// </summary>
 public sealed class NodeControlLabTests(ITestOutputHelper output)
 {
-    private const int ManagementPort = 9901;
     private const int Switchovers = 3;
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
@@ -37,9 +36,6 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
     private static readonly LabClientTimeouts SwitchoverClientTimeouts = new(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(7));
 
     private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
-
-    private static string TandemctlAssembly =>
-        Path.Combine(LabPaths.RepositoryRoot, "monitoring", "cli", "bin", LabPaths.BuildConfiguration, "net10.0", "tandemctl.dll");
 
     [Fact(Timeout = 240_000)]
     public async Task Switchover_UnderLoad_SwapsRolesInOrder()
@@ -189,16 +185,7 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
         Assert.Empty(lab.TeardownProblems);
     }
 
-    private static async Task RequireLabAsync()
-    {
-        await LabGate.RequireAsync(LabRequirements.Cluster);
-        if (!File.Exists(TandemctlAssembly))
-        {
-            string reason = $"{TandemctlAssembly} is missing. Build it with 'dotnet build monitoring/cli'.";
-            Assert.SkipWhen(!LabGate.IsCi, reason);
-            Assert.Fail(reason);
-        }
-    }
+    private static Task RequireLabAsync() => ManagementLab.RequireAsync();
 
     private void ReportRuns(List<(LabHost From, LabHost To, TimeSpan CalledAt, TimeSpan ReturnedAt)> runs, IReadOnlyList<RequestOutcome> outcomes)
     {
@@ -253,22 +240,8 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
         Assert.True(settled, $"node-a did not become master with node-b as backup within {SettleTimeout}.{Environment.NewLine}{lab.DescribeProcesses()}");
     }
 
-    private static void StartNode(ClusterLab lab, LabHost node, byte priority, string tokenFile)
-    {
-        string configPath = NodeConfigFile.Write(lab.RunDirectory, lab.Topology, node, priority, lab.Options.Nodes, lab.Certificate);
-        lab.StartProcess(
-            node.Name,
-            node.Namespace,
-            LabPaths.DotnetHost,
-            [
-                lab.NodeAssemblyPath, "--config", configPath,
-                $"--Management:Address={node.Address}",
-                $"--Management:Port={ManagementPort}",
-                "--Management:MetricsPort=0",
-                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
-                $"--Management:ControlTokenFile={tokenFile}",
-            ]);
-    }
+    private static void StartNode(ClusterLab lab, LabHost node, byte priority, string tokenFile) =>
+        ManagementLab.StartNode(lab, node, priority, metricsPort: 0, $"--Management:ControlTokenFile={tokenFile}");
 
     private static LabProcess StartWatch(ClusterLab lab, LabHost node) =>
         lab.StartProcess(
@@ -307,17 +280,10 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
     }
 
     /// <summary>Returns the VRRP state of <paramref name="node"/>, or null while it does not respond.</summary>
-    private static async Task<string?> ReadStateAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
-    {
-        CommandResult result = await RunTandemctlAsync(lab, ["status", "--node", Endpoint(node), "--json", "--timeout", "2"], cancellationToken);
-        if (result.ExitCode != 0)
-        {
-            return null;
-        }
-
-        using JsonDocument document = JsonDocument.Parse(result.StandardOutput);
-        return document.RootElement[0].GetProperty("status").GetProperty("virtualRouters")[0].GetProperty("state").GetString();
-    }
+    private static async Task<string?> ReadStateAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken) =>
+        await ManagementLab.ReadStatusJsonAsync(lab, node, "status", cancellationToken) is { } status
+            ? status.GetProperty("virtualRouters")[0].GetProperty("state").GetString()
+            : null;
 
     private static async Task<bool> ReadMaintenanceAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
     {
@@ -332,11 +298,9 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
 
     private static Task<CommandResult> RunTandemctlAsync(
         ClusterLab lab, IReadOnlyList<string> arguments, CancellationToken cancellationToken, string? namespaceName = null) =>
-        CommandRunner.RunAsync(
-            "ip",
-            ["netns", "exec", namespaceName ?? lab.Topology.Client.Namespace, LabPaths.DotnetHost, TandemctlAssembly, .. arguments],
-            TimeSpan.FromSeconds(30),
-            cancellationToken);
+        ManagementLab.RunTandemctlAsync(lab, arguments, cancellationToken, namespaceName);
 
-    private static string Endpoint(LabHost node) => new IPEndPoint(node.Address, ManagementPort).ToString();
+    private static string Endpoint(LabHost node) => ManagementLab.Endpoint(node);
+
+    private static string TandemctlAssembly => ManagementLab.TandemctlAssembly;
 }
