@@ -20,6 +20,7 @@ public sealed record LabClientTimeouts(TimeSpan Connect, TimeSpan Total)
 /// <summary>
 /// Sends HTTP and HTTPS requests from the client namespace. Every request opens a new connection,
 /// so a dead node never holds on to a pooled one, and fails fast within <see cref="LabClientTimeouts"/>.
+/// Only a <see cref="PooledHttpsClient"/> from <see cref="CreatePooledHttpsClient"/> keeps connections open.
 /// HTTPS trusts exactly the lab certificate and checks that it names <see cref="LabTopology.ServiceHostName"/>.
 /// </summary>
 public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate certificate, LabClientTimeouts timeouts, TimeProvider timeProvider)
@@ -66,14 +67,33 @@ public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate
         }
     }
 
+    /// <summary>
+    /// Creates a client that sends HTTPS requests to <paramref name="target"/> over at most
+    /// <paramref name="maxConnections"/> kept-alive connections, for load in which the TLS handshake is not under test.
+    /// </summary>
+    public PooledHttpsClient CreatePooledHttpsClient(IPEndPoint target, int maxConnections)
+    {
+        SocketsHttpHandler handler = CreateHandler(target);
+        handler.PooledConnectionLifetime = Timeout.InfiniteTimeSpan;
+        handler.MaxConnectionsPerServer = maxConnections;
+        return new PooledHttpsClient(this, new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan });
+    }
+
     private async Task<ProbeResult> SendAsync(
         Uri uri, IPEndPoint target, string? affinityCookie, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? headers = null)
     {
-        long start = timeProvider.GetTimestamp();
         using var handler = CreateHandler(target);
         using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        return await SendWithAsync(client, uri, affinityCookie, closeConnection: true, cancellationToken, headers);
+    }
+
+    internal async Task<ProbeResult> SendWithAsync(
+        HttpClient client, Uri uri, string? affinityCookie, bool closeConnection, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? headers = null)
+    {
+        long start = timeProvider.GetTimestamp();
         using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-        request.Headers.ConnectionClose = true;
+        request.Headers.ConnectionClose = closeConnection;
         if (affinityCookie is not null)
         {
             request.Headers.Add("Cookie", $"{AffinityCookieName}={affinityCookie}");
@@ -184,4 +204,27 @@ public sealed class LabHttpClient(NamespaceSocketFactory sockets, LabCertificate
     }
 
     private static string Truncate(string text) => text.Length <= 200 ? text : $"{text[..200]}...";
+}
+
+/// <summary>
+/// An HTTPS client of <see cref="LabHttpClient"/> that keeps its connections open between requests, with the same
+/// certificate check, time limits and result classification.
+/// </summary>
+public sealed class PooledHttpsClient : IDisposable
+{
+    private readonly LabHttpClient _owner;
+    private readonly HttpClient _client;
+
+    internal PooledHttpsClient(LabHttpClient owner, HttpClient client)
+    {
+        _owner = owner;
+        _client = client;
+    }
+
+    /// <summary>Sends GET https://demo.tandem.test/PATH over one of the open connections, or a new one.</summary>
+    public Task<ProbeResult> GetAsync(string path, string? affinityCookie, CancellationToken cancellationToken) =>
+        _owner.SendWithAsync(
+            _client, new Uri($"https://{LabTopology.ServiceHostName}{path}"), affinityCookie, closeConnection: false, cancellationToken);
+
+    public void Dispose() => _client.Dispose();
 }

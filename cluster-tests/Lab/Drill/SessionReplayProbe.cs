@@ -11,9 +11,10 @@ namespace Tandem.ClusterTests.Lab.Drill;
 /// reaches another backend than the first one or gets a new cookie, because the standby then did not find the pin.
 /// </summary>
 /// <remarks>
-/// Every request opens its own connection, as <see cref="LabHttpClient"/> always does, so the sessions also spread
-/// over both backends by the proxy's load balancing. At most <see cref="Concurrency"/> requests run at once, and each
-/// phase stops starting requests after <see cref="PhaseTimeout"/>.
+/// Each phase sends its requests over at most <see cref="Concurrency"/> kept-alive connections, because the TLS
+/// handshakes are not under test here and would make the drill several seconds longer. The proxy balances each
+/// request on its own, so the sessions spread over both backends. Each phase stops starting requests after
+/// <see cref="PhaseTimeout"/>.
 /// </remarks>
 public sealed class SessionReplayProbe(ClusterLab lab)
 {
@@ -33,13 +34,14 @@ public sealed class SessionReplayProbe(ClusterLab lab)
     /// <summary>Opens the sessions and returns up to five messages, one per request that failed or set no cookie.</summary>
     public async Task<IReadOnlyList<string>> EstablishAsync(CancellationToken cancellationToken)
     {
+        using PooledHttpsClient client = lab.Client.CreatePooledHttpsClient(lab.VirtualEndpoint, Concurrency);
         var sessions = new ConcurrentBag<(int Index, AffinitySession Session)>();
         var problems = new ConcurrentQueue<string>();
         await ForEachBoundedAsync(
             Enumerable.Range(0, SessionCount),
             async (index, token) =>
             {
-                ProbeResult result = await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, RequestPath, null, token);
+                ProbeResult result = await client.GetAsync(RequestPath, null, token);
                 if (result is { Succeeded: true, Reply: { } reply, AffinityCookie: { } cookie })
                 {
                     sessions.Add((index, new AffinitySession(cookie, reply.Backend)));
@@ -63,6 +65,8 @@ public sealed class SessionReplayProbe(ClusterLab lab)
     /// <summary>Sends one request per saved cookie through the virtual address and counts what the standby did with it.</summary>
     public async Task<SessionReplayResult> ReplayAsync(CancellationToken cancellationToken)
     {
+        // A new pool, so that no connection to the failed master is reused.
+        using PooledHttpsClient client = lab.Client.CreatePooledHttpsClient(lab.VirtualEndpoint, Concurrency);
         int repinned = 0;
         int failed = 0;
         int replayed = 0;
@@ -71,7 +75,7 @@ public sealed class SessionReplayProbe(ClusterLab lab)
             _sessions,
             async (session, token) =>
             {
-                ProbeResult result = await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, RequestPath, session.Cookie, token);
+                ProbeResult result = await client.GetAsync(RequestPath, session.Cookie, token);
                 Interlocked.Increment(ref replayed);
                 if (!result.Succeeded || result.Reply is null)
                 {
