@@ -9,6 +9,8 @@ using Tandem.ClusterTests.Lab.Client;
 using Tandem.ClusterTests.Lab.Network;
 using Tandem.ClusterTests.Lab.Nodes;
 
+using Tandem.ClusterTests.Tests.Monitoring;
+
 namespace Tandem.ClusterTests.Tests.Proxy;
 
 /// <summary>
@@ -19,8 +21,6 @@ namespace Tandem.ClusterTests.Tests.Proxy;
 /// </summary>
 public sealed class RedisOutageLabTests(ITestOutputHelper output)
 {
-    private const int ManagementPort = 9901;
-    private const int MetricsPort = 9902;
     private const string ConnectedMetric = "tandem_session_store_connected";
     private const int SessionCount = 20;
 
@@ -106,21 +106,8 @@ public sealed class RedisOutageLabTests(ITestOutputHelper output)
     // Half the requests that LoadWhileDown allows at one per RequestPeriod, leaving room for slow handshakes.
     private static int MinimumRequestsWhileDown => (int)(LoadWhileDown / RequestPeriod / 2);
 
-    private static void StartNode(ClusterLab lab, LabHost node, byte priority)
-    {
-        string configPath = NodeConfigFile.Write(lab.RunDirectory, lab.Topology, node, priority, lab.Options.Nodes, lab.Certificate);
-        lab.StartProcess(
-            node.Name,
-            node.Namespace,
-            LabPaths.DotnetHost,
-            [
-                lab.NodeAssemblyPath, "--config", configPath,
-                $"--Management:Address={node.Address}",
-                $"--Management:Port={ManagementPort}",
-                $"--Management:MetricsPort={MetricsPort}",
-                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
-            ]);
-    }
+    private static void StartNode(ClusterLab lab, LabHost node, byte priority) =>
+        ManagementLab.StartNode(lab, node, priority, ManagementLab.MetricsPort);
 
     private static async Task WaitForMasterAsync(ClusterLab lab, LabHost master, CancellationToken cancellationToken)
     {
@@ -159,7 +146,7 @@ public sealed class RedisOutageLabTests(ITestOutputHelper output)
     private static async Task<double?> ReadGaugeAsync(ClusterLab lab, LabHost node, string metric, CancellationToken cancellationToken)
     {
         string? text = await ExchangeAsync(
-            lab, new IPEndPoint(node.Address, MetricsPort), $"GET /metrics HTTP/1.1\r\nHost: {node.Address}\r\nConnection: close\r\n\r\n", cancellationToken);
+            lab, new IPEndPoint(node.Address, ManagementLab.MetricsPort), $"GET /metrics HTTP/1.1\r\nHost: {node.Address}\r\nConnection: close\r\n\r\n", cancellationToken);
         foreach (string line in (text ?? "").Split('\n'))
         {
             if (line.StartsWith(metric + " ", StringComparison.Ordinal)
