@@ -249,6 +249,8 @@ public sealed class DeployLab : IAsyncDisposable
             [
                 "netns", "exec", ControllerNamespace, "env", $"ANSIBLE_CONFIG={Path.Combine(PlaybookDirectory, "ansible.cfg")}",
                 "ANSIBLE_NOCOLOR=1", "ANSIBLE_HOST_KEY_CHECKING=False",
+                // Stamps every task with its start time, which PlaybookTimeline reads to place failed requests.
+                "ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks",
                 "ansible-playbook", "-i", inventoryPath, Path.Combine(PlaybookDirectory, "site.yml"),
             ],
             TimeSpan.FromMinutes(8),

@@ -7,11 +7,23 @@ namespace Tandem.ClusterTests.Lab.Deploy;
 /// <param name="Sent">Requests sent.</param>
 /// <param name="Failed">Requests that did not end in HTTP 200 within the time limit of curl.</param>
 /// <param name="FailuresByReason">Failed requests by curl's HTTP code, <c>000</c> meaning no response.</param>
-public sealed record VipLoadResult(int Sent, int Failed, IReadOnlyDictionary<string, int> FailuresByReason);
+/// <param name="Failures">When each failed request started, with its code.</param>
+/// <param name="Slowest">The longest time curl took for one request, failed or not.</param>
+public sealed record VipLoadResult(
+    int Sent, int Failed, IReadOnlyDictionary<string, int> FailuresByReason, IReadOnlyList<VipLoadFailure> Failures, TimeSpan Slowest);
+
+/// <summary>One failed request of a <see cref="VipLoad"/>.</summary>
+/// <param name="StartedAt">When curl started, from the controller's clock, which the lab hosts share.</param>
+/// <param name="Code">curl's HTTP code, <c>000</c> meaning no response.</param>
+public sealed record VipLoadFailure(DateTimeOffset StartedAt, string Code);
 
 /// <summary>
 /// A client in the controller namespace that requests https://demo.tandem.test/ through the virtual
 /// address every 50 ms with curl, one connection per request, trusting only the lab certificate.
+/// A switchover drops the SYNs of new connections until the new master announces the address, and
+/// the client's kernel retransmits a dropped SYN after 1 s and again 2 s later (the initial RTO of
+/// RFC 6298). Real clients wait that long (libcurl's CURLOPT_CONNECTTIMEOUT defaults to 300 s), so
+/// curl waits 5 s for a connection and 7 s for the whole request, and the slowest request shows the wait.
 /// It stops on <see cref="StopAsync"/>, after <c>maxRequests</c> requests or after <c>maxDuration</c>,
 /// whichever comes first, so it never runs unbounded.
 /// </summary>
@@ -24,10 +36,11 @@ public sealed class VipLoad : IAsyncDisposable
         sent=0
         : > "$results"
         while [ ! -e "$stop" ] && [ "$sent" -lt "$max_requests" ] && [ "$SECONDS" -lt "$end" ]; do
-            code=$(curl -s -o /dev/null -w '%{http_code}' --connect-timeout 1 --max-time 2 \
+            started=$(date +%s%3N)
+            outcome=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --connect-timeout 5 --max-time 7 \
                 --cacert "$cacert" --resolve "$host:443:$address" "https://$host/" || true)
             sent=$((sent + 1))
-            echo "$code" >> "$results"
+            echo "$started ${outcome:-000 0}" >> "$results"
             sleep 0.05
         done
         """;
@@ -73,12 +86,30 @@ public sealed class VipLoad : IAsyncDisposable
             await _process.KillAndWaitAsync(TimeSpan.FromSeconds(5));
         }
 
-        string[] codes = File.Exists(_resultsPath) ? await File.ReadAllLinesAsync(_resultsPath) : [];
-        Dictionary<string, int> failures = codes
-            .Where(code => code != "200")
-            .GroupBy(code => code.Length == 0 ? "000" : code)
+        // Each line is "MILLISECONDS-SINCE-EPOCH CODE SECONDS". A line cut short by a kill counts as no response.
+        string[] lines = File.Exists(_resultsPath) ? await File.ReadAllLinesAsync(_resultsPath) : [];
+        List<VipLoadFailure> failed = [];
+        TimeSpan slowest = TimeSpan.Zero;
+        foreach (string line in lines)
+        {
+            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string code = fields.Length == 3 ? fields[1] : "000";
+            if (fields.Length == 3 && double.TryParse(fields[2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds))
+            {
+                slowest = TimeSpan.FromSeconds(Math.Max(slowest.TotalSeconds, seconds));
+            }
+
+            if (code != "200")
+            {
+                long milliseconds = fields.Length > 0 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long value) ? value : 0;
+                failed.Add(new VipLoadFailure(DateTimeOffset.FromUnixTimeMilliseconds(milliseconds), code));
+            }
+        }
+
+        Dictionary<string, int> failures = failed
+            .GroupBy(failure => failure.Code)
             .ToDictionary(group => group.Key, group => group.Count());
-        return new VipLoadResult(codes.Length, failures.Values.Sum(), failures);
+        return new VipLoadResult(lines.Length, failed.Count, failures, failed, slowest);
     }
 
     public async ValueTask DisposeAsync()
