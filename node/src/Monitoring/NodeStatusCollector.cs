@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Tandem.Monitoring.V1;
 using Tandem.Node.Configuration;
 using Tandem.Node.Hosting;
+using Tandem.Node.Tls;
 using Tandem.Node.Vrrp;
 using Tandem.SessionStore;
 using Tandem.Vrrp;
@@ -13,6 +14,7 @@ using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 using V1 = Tandem.Monitoring.V1;
 using DestinationHealth = Tandem.Monitoring.V1.DestinationHealth;
+
 
 namespace Tandem.Node.Monitoring;
 
@@ -29,6 +31,7 @@ internal sealed class NodeStatusCollector
     private readonly InProcessAffinityStore? _localPins;
     private readonly SessionStoreProbe? _storeProbe;
     private readonly ProxyConnectionCounter? _connections;
+    private readonly TicketKeyRingService? _ticketKeys;
     private readonly string _version;
 
     public NodeStatusCollector(
@@ -41,7 +44,8 @@ internal sealed class NodeStatusCollector
         SharedAffinityStoreConnector? redis = null,
         InProcessAffinityStore? localPins = null,
         SessionStoreProbe? storeProbe = null,
-        ProxyConnectionCounter? connections = null)
+        ProxyConnectionCounter? connections = null,
+        TicketKeyRingService? ticketKeys = null)
     {
         _settings = settings;
         _proxyState = proxyState;
@@ -53,6 +57,7 @@ internal sealed class NodeStatusCollector
         _localPins = localPins;
         _storeProbe = storeProbe;
         _connections = connections;
+        _ticketKeys = ticketKeys;
         StartTime = timeProvider.GetUtcNow();
 
         var assembly = typeof(NodeStatusCollector).Assembly;
@@ -300,6 +305,22 @@ internal sealed class NodeStatusCollector
         if (StoreRoundTripTime is { } roundTrip)
         {
             status.RoundTripTime = Duration.FromTimeSpan(roundTrip);
+        }
+
+        if (_ticketKeys?.Ring.Current is { } keys)
+        {
+            var now = _timeProvider.GetUtcNow();
+            foreach (var key in keys.Decryption)
+            {
+                status.TicketKeys.Add(new TicketKeyStatus
+                {
+                    Id = key.Id,
+                    Age = Duration.FromTimeSpan(now - key.ValidFrom),
+                    Encrypts = ReferenceEquals(key, keys.Encryption),
+                });
+            }
+
+            status.TicketKeysDegraded = keys.IsDegraded;
         }
 
         return status;

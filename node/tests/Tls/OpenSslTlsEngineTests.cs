@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Node.Hosting;
+using Tandem.Node.Monitoring;
 using Tandem.Node.Tests.Support;
 using Tandem.Node.Tls;
 using Tandem.Node.Tls.OpenSsl;
@@ -67,6 +68,22 @@ public sealed class OpenSslTlsEngineTests : IAsyncLifetime
         Assert.True(OpenSslClient.IsReused(second), second);
         Assert.Contains("HTTP/1.1 ", second, StringComparison.Ordinal);
         Assert.Equal(1, nodeB.Services.GetRequiredService<TlsMetrics>().ResumedHandshakes);
+    }
+
+    [Fact]
+    public async Task Status_ListsTicketKeysByIdAndAgeOnly()
+    {
+        var redis = RequireRedis();
+        var (node, _) = await StartNodeAsync(redis.Configuration);
+
+        var status = node.Services.GetRequiredService<NodeStatusCollector>().Collect().SessionStore;
+        var current = node.Services.GetRequiredService<TicketKeyRingService>().Ring.Current;
+
+        var encrypting = Assert.Single(status.TicketKeys, key => key.Encrypts);
+        Assert.Equal(current.Encryption.Id, encrypting.Id);
+        Assert.Equal(current.Decryption.Count, status.TicketKeys.Count);
+        Assert.InRange(encrypting.Age.ToTimeSpan(), TimeSpan.Zero, TimeSpan.FromSeconds(3600));
+        Assert.False(status.TicketKeysDegraded);
     }
 
     [Fact]
