@@ -6,9 +6,10 @@
 # iproute2 for namespaces and addresses, tcpdump and tshark for the advert capture test, keepalived
 # for the interoperability tests. python3-grpcio and python3-grpc-tools run the Python client of
 # the monitoring API (monitoring/clients/python). ansible, debootstrap and systemd-container
-# (systemd-nspawn) run the deployment test against booted Debian hosts (deploy/ansible).
+# (systemd-nspawn) run the deployment test against booted Debian hosts (deploy/ansible), and
+# ansible-lint checks the role.
 LAB_PACKAGES=(redis-server libpcap0.8 iproute2 tcpdump tshark keepalived python3-grpcio python3-grpc-tools
-    ansible debootstrap systemd-container openssh-client curl)
+    ansible ansible-lint debootstrap systemd-container openssh-client curl)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
