@@ -157,10 +157,17 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
             string tokenFile = WriteTokenFile(lab, "control.token", "4b8e2d6f0a1c3e5f7a9b2d4f6e8a0c1e");
             await StartClusterAsync(lab, tokenFile, cancellationToken);
 
+            var (priority, loweredBy) = await ReadEffectivePriorityAsync(lab, topology.NodeB, cancellationToken);
+            Assert.Equal(lab.Options.Nodes.NodeBPriority, priority);
+            Assert.Empty(loweredBy);
+
             CommandResult enter = await RunTandemctlAsync(lab, ["maintenance", "on", "--node", Endpoint(topology.NodeB), "--token-file", tokenFile], cancellationToken);
             Assert.True(enter.ExitCode == 0, enter.StandardError);
             Assert.Contains("entered maintenance", enter.StandardOutput, StringComparison.Ordinal);
             Assert.True(await ReadMaintenanceAsync(lab, topology.NodeB, cancellationToken));
+            (priority, loweredBy) = await ReadEffectivePriorityAsync(lab, topology.NodeB, cancellationToken);
+            Assert.Equal(0, priority);
+            Assert.Equal(["maintenance"], loweredBy);
 
             // node-a stops with SIGTERM and sends priority 0, which would make node-b master after Skew_Time.
             LabProcess nodeA = lab.NodeProcess(topology.NodeA);
@@ -294,6 +301,21 @@ public sealed class NodeControlLabTests(ITestOutputHelper output)
 
         // The JSON formatter leaves out fields with their default value, false here.
         return router.TryGetProperty("maintenance", out JsonElement maintenance) && maintenance.GetBoolean();
+    }
+
+    private static async Task<(int Priority, string[] LoweredBy)> ReadEffectivePriorityAsync(
+        ClusterLab lab, LabHost node, CancellationToken cancellationToken)
+    {
+        JsonElement status = await ManagementLab.ReadStatusJsonAsync(lab, node, "status", cancellationToken)
+            ?? throw new InvalidOperationException($"{node.Name} did not answer tandemctl status.");
+        JsonElement router = status.GetProperty("virtualRouters")[0];
+
+        // The JSON formatter leaves out a priority of 0 and an empty list.
+        int priority = router.TryGetProperty("effectivePriority", out JsonElement value) ? value.GetInt32() : 0;
+        string[] loweredBy = router.TryGetProperty("priorityLoweredBy", out JsonElement reasons)
+            ? [.. reasons.EnumerateArray().Select(reason => reason.GetString()!)]
+            : [];
+        return (priority, loweredBy);
     }
 
     private static Task<CommandResult> RunTandemctlAsync(

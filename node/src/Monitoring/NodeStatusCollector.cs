@@ -209,6 +209,7 @@ internal sealed class NodeStatusCollector
             Interface = options.Interface,
             State = ToProto(state),
             ConfiguredPriority = (uint)options.Priority,
+            EffectivePriority = (uint)options.Priority,
             AdvertisementIntervalCentiseconds = (uint)options.AdvertisementIntervalCentiseconds,
             Counters = new V1.VrrpCounters(),
         };
@@ -228,6 +229,20 @@ internal sealed class NodeStatusCollector
 
         status.Maintenance = speaker.InMaintenance;
         status.HandingOver = speaker.HandingOver;
+        if (speaker.HandingOver)
+        {
+            status.PriorityLoweredBy.Add("hand-over");
+        }
+
+        if (speaker.InMaintenance)
+        {
+            status.PriorityLoweredBy.Add("maintenance");
+        }
+
+        if (status.PriorityLoweredBy.Count > 0)
+        {
+            status.EffectivePriority = 0;
+        }
         if (speaker.MasterHeard is { } master)
         {
             status.MasterHeard = new MasterHeard
