@@ -122,6 +122,10 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
 
     public async ValueTask<AffinityLookup> GetAsync(string clusterId, string sessionId, CancellationToken cancellationToken)
     {
+        // A caller that already gave up gets no command sent. Checked here, since WaitAsync returns a command that
+        // completed in the meantime without looking at the token.
+        cancellationToken.ThrowIfCancellationRequested();
+
         try
         {
             var command = _database.StringGetAsync(CreateKey(clusterId, sessionId));
@@ -143,6 +147,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
+        cancellationToken.ThrowIfCancellationRequested();
 
         try
         {

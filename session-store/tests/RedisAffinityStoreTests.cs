@@ -134,6 +134,17 @@ public sealed class RedisAffinityStoreTests(RedisServerFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Set_CancelledByCaller_Throws()
+    {
+        await using var store = await ConnectAsync(fixture.Require().Configuration);
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            async () => await store.SetAsync("backends", NewSessionId(), "b1", TimeToLive, cancellation.Token));
+    }
+
+    [Fact]
     public async Task ServerKilled_OperationsReturnUnavailableQuickly()
     {
         if (RedisServer.GetSkipReason() is { } reason)
