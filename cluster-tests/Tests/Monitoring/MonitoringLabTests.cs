@@ -51,6 +51,11 @@ public sealed class MonitoringLabTests(ITestOutputHelper output)
             output.WriteLine(table.StandardOutput);
             Assert.Equal(0, table.ExitCode);
 
+            foreach (LabHost node in topology.Nodes)
+            {
+                Assert.Equal("0801", await CheckHealthAsync(lab, node, cancellationToken));
+            }
+
             // Watch node-b through the failover; the lab stops the watcher at teardown if it is still running.
             LabProcess watcher = lab.StartProcess(
                 "tandemctl-watch", topology.Client.Namespace, LabPaths.DotnetHost,
@@ -141,6 +146,24 @@ public sealed class MonitoringLabTests(ITestOutputHelper output)
 
     private static Task<JsonElement?> ReadStatusAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken) =>
         ManagementLab.ReadStatusJsonAsync(lab, node, "status", cancellationToken);
+
+    /// <summary>
+    /// Calls grpc.health.v1.Health/Check with an empty request (the whole server) from the client namespace, as a
+    /// generic gRPC client that has no generated code does, and returns the reply's bytes in hex: "0801" is SERVING.
+    /// </summary>
+    private static async Task<string> CheckHealthAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
+    {
+        const string Script = """
+            import sys, grpc
+            check = grpc.insecure_channel(sys.argv[1]).unary_unary("/grpc.health.v1.Health/Check")
+            print(check(b"", timeout=5).hex())
+            """;
+        CommandResult result = await CommandRunner.RunAsync(
+            "ip", ["netns", "exec", lab.Topology.Client.Namespace, "/usr/bin/python3", "-c", Script, Endpoint(node)],
+            TimeSpan.FromSeconds(30), cancellationToken);
+        Assert.True(result.ExitCode == 0, $"the health check of {node.Name} failed: {result.StandardError}");
+        return result.StandardOutput.Trim();
+    }
 
     private static Task<CommandResult> RunTandemctlAsync(
         ClusterLab lab, IReadOnlyList<string> arguments, CancellationToken cancellationToken, string? namespaceName = null) =>
