@@ -75,7 +75,7 @@ public sealed class ClusterViewLabTests(ITestOutputHelper output)
                 Assert.Contains("  vrid 51: MASTERSHIP_ONE_MASTER node-a", python.StandardOutput, StringComparison.Ordinal);
             }
 
-            // Fault: SIGKILL, so node-a sends no priority-0 advert and its last heartbeat still says master.
+            // Fault: SIGKILL, so node-a sends no priority-0 advert and its last heartbeat still reports it as master.
             LabProcess nodeA = lab.NodeProcess(topology.NodeA);
             var sinceKill = Stopwatch.StartNew();
             nodeA.KillHard();

@@ -98,7 +98,12 @@ def print_cluster(cluster, messages):
     else:
         print(f"cluster as {cluster.reporting_node} sees it, incomplete: reading the heartbeats failed ({cluster.peers_error})")
     for member in cluster.members:
-        age = "live" if member.self else f"{member.age.ToTimedelta().total_seconds():.1f} s old" + (", stale" if member.stale else "")
+        if member.self:
+            age = "live"
+        else:
+            age = f"{member.age.ToTimedelta().total_seconds():.1f} s old"
+            if member.stale:
+                age += ", stale"
         print(f"  {member.status.node_name}: {age}")
     for router in cluster.virtual_routers:
         print(f"  vrid {router.vrid}: {messages.Mastership.Name(router.mastership)} {', '.join(router.masters) or '-'}")

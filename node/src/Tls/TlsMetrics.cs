@@ -32,7 +32,7 @@ internal sealed class TlsMetrics
         _ticketsRejectedCounter = meter.CreateCounter<long>(
             "tandem.tls.tickets_rejected",
             unit: "{ticket}",
-            description: "Session tickets under an unknown or retired key, answered with a full handshake.");
+            description: "Session tickets under an unknown or retired key, which get a full handshake instead.");
     }
 
     public long FullHandshakes => Volatile.Read(ref _fullHandshakes);

@@ -130,7 +130,7 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
                 "setting the session-id context");
         }
 
-        // The lifetime hint tells clients not to offer a ticket that every node has retired (RFC 8446 §4.6.1).
+        // The lifetime hint keeps clients from offering a ticket that every node has retired (RFC 8446 §4.6.1).
         Interop.SSL_CTX_set_timeout(context, (nint)ticketLifetime.TotalSeconds);
         Interop.SSL_CTX_set_alpn_select_cb(context, &OnAlpnSelect, 0);
         Check(Interop.SSL_CTX_set_tlsext_ticket_key_evp_cb(context, &OnTicketKey) == 1, "setting the ticket key callback");

@@ -26,7 +26,7 @@ internal static class OpenSslTlsExtensions
     /// starts, after the ticket key ring has read its keys, so the services are resolved then.
     /// </summary>
     /// <remarks>
-    /// NOTE: Kestrel only knows about TLS from <c>UseHttps</c>, so at startup it logs event 64, "HTTP/2 is not
+    /// NOTE: Kestrel only detects TLS set up with <c>UseHttps</c>, so at startup it logs event 64, "HTTP/2 is not
     /// enabled ... TLS is not enabled", for this listener. The warning is wrong here: Kestrel picks the protocol per
     /// connection from the ALPN feature that the middleware sets, and HTTP/2 works.
     /// </remarks>
