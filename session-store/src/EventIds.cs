@@ -16,4 +16,8 @@ internal static class EventIds
     public const int StoreOperationFailedAfterSuppressed = 2007;
     public const int HeartbeatOperationFailed = 2008;
     public const int HeartbeatOperationFailedAfterSuppressed = 2009;
+    public const int ChangeHintSubscribeFailed = 2010;
+    public const int ChangeHintRejected = 2011;
+    public const int LocalCacheRevalidated = 2012;
+    public const int LocalCacheRevalidationFailed = 2013;
 }

@@ -111,6 +111,47 @@ public sealed class InProcessAffinityStore : IAffinityStore
         _entries[key] = entry;
     }
 
+    /// <summary>
+    /// Removes a pin, so the next lookup goes to the shared store. With <paramref name="destinationId"/> set, it
+    /// removes the pin only while it still names that destination, so a pin written since the caller read it stays.
+    /// Returns true when it removed an entry.
+    /// </summary>
+    public bool Remove(string clusterId, string sessionId, string? destinationId = null)
+    {
+        var key = (clusterId, sessionId);
+        if (!_entries.TryGetValue(key, out var entry)
+            || (destinationId is not null && !string.Equals(entry.DestinationId, destinationId, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        if (!_entries.TryRemove(new KeyValuePair<(string, string), Entry>(key, entry)))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count);
+        return true;
+    }
+
+    /// <summary>
+    /// Returns a snapshot of the pins that have not expired. Pins written while it runs may be missing from it.
+    /// </summary>
+    public IReadOnlyList<(string ClusterId, string SessionId, string DestinationId)> GetEntries()
+    {
+        var now = _timeProvider.GetUtcNow();
+        var entries = new List<(string, string, string)>(Count);
+        foreach (var pair in _entries)
+        {
+            if (pair.Value.ExpiresAt > now)
+            {
+                entries.Add((pair.Key.ClusterId, pair.Key.SessionId, pair.Value.DestinationId));
+            }
+        }
+
+        return entries;
+    }
+
     public ValueTask<AffinityLookup> GetAsync(string clusterId, string sessionId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -28,6 +28,8 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     private readonly ILogger _logger;
     private readonly FailureLogLimiter<(StoreOperation, StoreFailureReason)> _failureLogLimiter;
     private readonly FailureLogLimiter<string> _connectionLogLimiter;
+    private readonly FailureLogLimiter<ChangeHintOutcome> _hintLogLimiter;
+    private readonly TimeSpan _connectTimeout;
 
     internal RedisAffinityStore(
         IConnectionMultiplexer connection,
@@ -45,6 +47,9 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         _logger = logger;
         _failureLogLimiter = new(timeProvider, FailureLogInterval);
         _connectionLogLimiter = new(timeProvider, FailureLogInterval);
+        _hintLogLimiter = new(timeProvider, FailureLogInterval);
+        _connectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeoutMilliseconds);
+        _hintChannel = RedisChannel.Literal(options.KeyPrefix + "affinity-changes");
 
         _connection.ConnectionFailed += OnConnectionFailed;
         _connection.ConnectionRestored += OnConnectionRestored;
@@ -93,6 +98,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             Log.NotConnectedAtStartup(logger, endPoints);
         }
 
+        await store.SubscribeToHintsAsync().WaitAsync(cancellationToken);
         return store;
     }
 
@@ -151,8 +157,15 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
 
         try
         {
-            var command = _database.StringSetAsync(CreateKey(clusterId, sessionId), destinationId, timeToLive);
-            await WaitBoundedAsync(command, cancellationToken);
+            // SET with GET returns the previous destination, so only a changed pin sends a hint. Refreshing an
+            // unchanged pin, which happens on every first use, then costs the other nodes nothing.
+            var command = _database.StringSetAndGetAsync(CreateKey(clusterId, sessionId), destinationId, timeToLive);
+            var previous = await WaitBoundedAsync(command, cancellationToken);
+            if (!string.Equals(previous.ToString(), destinationId, StringComparison.Ordinal))
+            {
+                PublishHint(clusterId, sessionId);
+            }
+
             return AffinityWriteStatus.Stored;
         }
         catch (Exception exception) when (RedisOperation.TryClassify(exception, cancellationToken, out var reason))
@@ -270,6 +283,10 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         var endPoint = FormatEndPoint(args.EndPoint);
         _connectionLogLimiter.Reset(endPoint);
         Log.ConnectionRestored(_logger, endPoint, args.ConnectionType);
+
+        // Hints published while this connection was down are lost.
+        _ = SubscribeToHintsAsync();
+        StartRevalidation();
         ConnectivityChanged?.Invoke();
     }
 

@@ -30,4 +30,7 @@ public enum StoreOperation
 
     /// <summary>The periodic PING that measures the round-trip time.</summary>
     Ping,
+
+    /// <summary>Reading the locally cached pins from Redis after a reconnect, to drop those another node changed.</summary>
+    Revalidate,
 }

@@ -6,13 +6,15 @@ namespace Tandem.Node.Hosting;
 
 /// <summary>
 /// The Redis affinity store as a hosted service: it connects while the host starts, before Kestrel listens, and
-/// reports <c>Unavailable</c> for any call made before that.
+/// reports <c>Unavailable</c> for any call made before that. It attaches the node-local cache to the store, so pins
+/// that other nodes change leave the cache.
 /// </summary>
 internal sealed class SharedAffinityStoreConnector(
     SessionStoreOptions options,
     ILoggerFactory loggerFactory,
     TimeProvider timeProvider,
-    SessionStoreMetrics metrics) : IAffinityStore, IHostedLifecycleService, IAsyncDisposable
+    SessionStoreMetrics metrics,
+    InProcessAffinityStore localCache) : IAffinityStore, IHostedLifecycleService, IAsyncDisposable
 {
     private RedisAffinityStore? _store;
 
@@ -27,6 +29,7 @@ internal sealed class SharedAffinityStoreConnector(
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         var store = await RedisAffinityStore.ConnectAsync(options, loggerFactory, timeProvider, metrics, cancellationToken);
+        store.AttachLocalCache(localCache);
         store.ConnectivityChanged += () => ConnectivityChanged?.Invoke();
         _store = store;
     }
