@@ -105,6 +105,26 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     /// <summary>Leaves maintenance mode. Returns false when the node was not in maintenance or the speaker is not running.</summary>
     public bool Resume(string reason) => _running is { Stopped: false } running && running.Router.Resume(reason);
 
+    /// <summary>
+    /// Moves a backup to Master at once, as if its Master_Down_Timer had fired (RFC 9568 §6.4.2): it advertises,
+    /// claims the virtual addresses and starts the Adver_Timer. A sync group uses it to bring a router along whose
+    /// master is silent. Returns false, changing nothing, when the router is not Backup or is in maintenance.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: the check and the change are two steps, so a router that leaves Backup between them logs an impossible
+    /// transition at Error and stays in its new state.
+    /// </remarks>
+    public bool TakeOver(string reason)
+    {
+        if (_running is not { Stopped: false } running || running.Router.InMaintenance || running.Router.State != VrrpState.Backup)
+        {
+            return false;
+        }
+
+        running.Router.ChangeState(VrrpState.Master, reason);
+        return running.Router.State == VrrpState.Master;
+    }
+
     /// <summary>Removes stale virtual addresses, opens the raw socket and enters Backup (or Master for priority 255).</summary>
     /// <exception cref="OptionsValidationException">The options are invalid; the exception lists every error.</exception>
     /// <exception cref="InvalidOperationException">The interface, the socket or the stale-address cleanup failed; the message contains the fix.</exception>
