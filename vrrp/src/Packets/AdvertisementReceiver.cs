@@ -41,10 +41,13 @@ internal sealed partial class AdvertisementReceiver
         _checksumModeLimiter = new LogRateLimiter<IPAddress>(timeProvider, LogInterval);
     }
 
-    /// <summary>Handles one IPv4 datagram as read from the raw socket. Malformed bytes are counted, not thrown.</summary>
+    /// <summary>
+    /// Handles one datagram of the router's address family, IP header included, as read from the transport.
+    /// Malformed bytes are counted, not thrown.
+    /// </summary>
     public VrrpReadOutcome OnDatagram(ReadOnlySpan<byte> datagram)
     {
-        var result = VrrpPacket.ReadIpv4Datagram(datagram, _context);
+        var result = VrrpPacket.ReadDatagram(datagram, _context);
         switch (result.Outcome)
         {
             case VrrpReadOutcome.Rejected:

@@ -10,8 +10,14 @@ internal static class InternetChecksum
     /// <summary>Length of the IPv4 pseudo-header: source, destination, zero, protocol, upper-layer length.</summary>
     public const int Ipv4PseudoHeaderLength = 12;
 
+    /// <summary>Length of the IPv6 pseudo-header (RFC 8200 §8.1): source, destination, upper-layer length, zero, next header.</summary>
+    public const int Ipv6PseudoHeaderLength = 40;
+
     /// <summary>IANA protocol number of VRRP.</summary>
     public const byte VrrpProtocol = 112;
+
+    /// <summary>Offset of the checksum field in a VRRP message.</summary>
+    public const int VrrpChecksumOffset = 6;
 
     /// <summary>
     /// Computes the checksum of a VRRP message over the IPv4 pseudo-header (source, destination, zero,
@@ -44,6 +50,38 @@ internal static class InternetChecksum
         // The checksum field (bytes 6 and 7) counts as zero, so a message can be checked and built the same way.
         sum = Accumulate(sum, vrrpMessage[..6]);
         sum = Accumulate(sum, vrrpMessage[8..]);
+        return Finish(sum);
+    }
+
+    /// <summary>
+    /// Computes the checksum of a VRRP message over the IPv6 pseudo-header with next header 112, as RFC 9568 §5.2.8
+    /// requires for VRRPv3 over IPv6, with the message's checksum field taken as zero.
+    /// </summary>
+    public static ushort ComputeVrrpIpv6(IPAddress source, IPAddress destination, ReadOnlySpan<byte> vrrpMessage) =>
+        ComputeIpv6(source, destination, VrrpProtocol, vrrpMessage, VrrpChecksumOffset);
+
+    /// <summary>
+    /// Computes the checksum of an upper-layer packet over the IPv6 pseudo-header of RFC 8200 §8.1 (source,
+    /// destination, 32-bit upper-layer length, three zero bytes, next header), with the 2-byte checksum field at
+    /// <paramref name="checksumOffset"/> taken as zero. VRRP and ICMPv6 both use it.
+    /// </summary>
+    public static ushort ComputeIpv6(IPAddress source, IPAddress destination, byte nextHeader, ReadOnlySpan<byte> upperLayer, int checksumOffset)
+    {
+        if (source.AddressFamily != AddressFamily.InterNetworkV6 || destination.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            throw new ArgumentException("The IPv6 pseudo-header needs IPv6 source and destination addresses.");
+        }
+
+        Span<byte> pseudoHeader = stackalloc byte[Ipv6PseudoHeaderLength];
+        pseudoHeader.Clear();
+        source.TryWriteBytes(pseudoHeader[..16], out _);
+        destination.TryWriteBytes(pseudoHeader.Slice(16, 16), out _);
+        BinaryPrimitives.WriteUInt32BigEndian(pseudoHeader[32..], checked((uint)upperLayer.Length));
+        pseudoHeader[39] = nextHeader;
+
+        var sum = Accumulate(0, pseudoHeader);
+        sum = Accumulate(sum, upperLayer[..checksumOffset]);
+        sum = Accumulate(sum, upperLayer[(checksumOffset + 2)..]);
         return Finish(sum);
     }
 

@@ -10,7 +10,13 @@ namespace Tandem.Vrrp.Packets;
 /// <param name="IsLocalAddress">Returns true for the addresses of our own interface, to spot our own adverts.</param>
 internal sealed record VrrpReadContext(VrrpVersion Version, byte VirtualRouterId, Func<IPAddress, bool> IsLocalAddress)
 {
-    /// <summary>The checksum form expected in VRRPv3 adverts; VRRPv2 always sums the message alone.</summary>
+    /// <summary>The address family of our virtual addresses, which sets the IP header and the address size.</summary>
+    public AddressFamily AddressFamily { get; init; } = AddressFamily.InterNetwork;
+
+    /// <summary>
+    /// The checksum form expected in VRRPv3 adverts over IPv4. VRRPv2 always sums the message alone, and VRRPv3 over
+    /// IPv6 always uses the IPv6 pseudo-header.
+    /// </summary>
     public VrrpChecksumMode ChecksumMode { get; init; } = VrrpChecksumMode.PseudoHeader;
 
     /// <summary>The VRRPv2 Auth Type and data that received adverts must carry.</summary>
@@ -23,12 +29,15 @@ internal sealed record VrrpReadContext(VrrpVersion Version, byte VirtualRouterId
     public IReadOnlySet<IPAddress>? UnicastPeers { get; init; }
 }
 
-/// <summary>Encodes and decodes VRRPv3 (RFC 9568 §5.1, §5.2, §7.1) and VRRPv2 (RFC 3768 §5, §7.1) adverts over IPv4.</summary>
+/// <summary>
+/// Encodes and decodes VRRPv3 adverts over IPv4 and IPv6 (RFC 9568 §5.1, §5.2, §7.1) and VRRPv2 adverts over IPv4
+/// (RFC 3768 §5, §7.1).
+/// </summary>
 /// <remarks>
 /// Both versions start with Version (high nibble) and Type (low nibble), VRID, Priority and the address count.
 /// VRRPv3 follows with 4 reserved bits and the 12-bit Max Adver Int in centiseconds. VRRPv2 follows with the 8-bit
-/// Auth Type and the 8-bit Adver Int in whole seconds. Then come the 16-bit checksum and the addresses, and VRRPv2
-/// ends with 8 bytes of Authentication Data.
+/// Auth Type and the 8-bit Adver Int in whole seconds. Then come the 16-bit checksum and the addresses (4 bytes each
+/// over IPv4, 16 over IPv6), and VRRPv2 ends with 8 bytes of Authentication Data.
 /// </remarks>
 internal static class VrrpPacket
 {
@@ -37,28 +46,43 @@ internal static class VrrpPacket
 
     public const int Ipv4AddressLength = 4;
 
+    public const int Ipv6AddressLength = 16;
+
     /// <summary>The largest VRRP IPv4 message: the header, 255 addresses and the VRRPv2 Authentication Data.</summary>
     public const int MaxIpv4MessageLength = HeaderLength + (255 * Ipv4AddressLength) + VrrpAuthentication.DataLength;
+
+    /// <summary>The largest VRRPv3 IPv6 message: the header and 255 addresses.</summary>
+    public const int MaxIpv6MessageLength = HeaderLength + (255 * Ipv6AddressLength);
+
+    /// <summary>The largest VRRP message of any version and family.</summary>
+    public const int MaxMessageLength = MaxIpv6MessageLength;
+
+    /// <summary>The IPv6 multicast group for VRRP (RFC 9568 §5.1.2.2).</summary>
+    public static readonly IPAddress Ipv6MulticastGroup = IPAddress.Parse("ff02::12");
 
     /// <summary>The IPv4 multicast group for VRRP (RFC 9568 §5.1.1.2, RFC 3768 §5.2.2).</summary>
     public static readonly IPAddress Ipv4MulticastGroup = IPAddress.Parse("224.0.0.18");
 
-    /// <summary>The TTL every advertisement is sent with and must arrive with (RFC 9568 §5.1.1.3, §7.1).</summary>
+    /// <summary>The TTL or IPv6 Hop Limit every advertisement is sent with and must arrive with (RFC 9568 §5.1.1.3, §5.1.2.3, §7.1).</summary>
     public const byte RequiredTtl = 255;
 
     private const int CentisecondsPerSecond = 100;
 
     /// <summary>Returns the encoded length of <paramref name="advertisement"/>.</summary>
     public static int GetLength(VrrpAdvertisement advertisement) =>
-        GetLength(advertisement.Version, advertisement.Addresses.Count);
+        GetLength(advertisement.Version, advertisement.AddressFamily, advertisement.Addresses.Count);
 
-    private static int GetLength(VrrpVersion version, int count) =>
-        HeaderLength + (count * Ipv4AddressLength) + (version == VrrpVersion.V2 ? VrrpAuthentication.DataLength : 0);
+    private static int GetLength(VrrpVersion version, AddressFamily family, int count) =>
+        HeaderLength + (count * GetAddressLength(family)) + (version == VrrpVersion.V2 ? VrrpAuthentication.DataLength : 0);
+
+    private static int GetAddressLength(AddressFamily family) =>
+        family == AddressFamily.InterNetworkV6 ? Ipv6AddressLength : Ipv4AddressLength;
 
     /// <summary>
-    /// Writes <paramref name="advertisement"/> and returns the number of bytes written. A VRRPv3 checksum follows
-    /// <paramref name="checksumMode"/> and uses <paramref name="source"/> and <paramref name="destination"/> for the
-    /// pseudo-header. A VRRPv2 advert carries <paramref name="authentication"/> and sums the message alone.
+    /// Writes <paramref name="advertisement"/> and returns the number of bytes written. A VRRPv3 checksum over IPv4
+    /// follows <paramref name="checksumMode"/> and uses <paramref name="source"/> and <paramref name="destination"/>
+    /// for the pseudo-header. Over IPv6 it always covers the IPv6 pseudo-header (RFC 9568 §5.2.8). A VRRPv2 advert
+    /// carries <paramref name="authentication"/> and sums the message alone.
     /// </summary>
     public static int Write(
         VrrpAdvertisement advertisement,
@@ -68,10 +92,15 @@ internal static class VrrpPacket
         VrrpChecksumMode checksumMode = VrrpChecksumMode.PseudoHeader,
         VrrpAuthentication? authentication = null)
     {
-        if (advertisement.AddressFamily != AddressFamily.InterNetwork)
+        var family = advertisement.AddressFamily;
+        if (family is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
         {
-            // NOTE: IPv6 (16-byte addresses, IPv6 pseudo-header, ff02::12) is not implemented.
-            throw new NotSupportedException($"Only VRRP over IPv4 is implemented, not over {advertisement.AddressFamily}.");
+            throw new NotSupportedException($"VRRP runs over IPv4 or IPv6, not over {family}.");
+        }
+
+        if (family == AddressFamily.InterNetworkV6 && advertisement.Version == VrrpVersion.V2)
+        {
+            throw new NotSupportedException("VRRPv2 (RFC 3768) runs over IPv4 only; IPv6 needs VRRPv3.");
         }
 
         if (advertisement.Addresses.Count is 0 or > 255)
@@ -99,21 +128,33 @@ internal static class VrrpPacket
                 throw new NotSupportedException($"VRRP version {(int)advertisement.Version} is not implemented.");
         }
 
+        var addressLength = GetAddressLength(family);
         var offset = HeaderLength;
         foreach (var address in advertisement.Addresses)
         {
-            if (address.AddressFamily != AddressFamily.InterNetwork)
+            if (address.AddressFamily != family)
             {
                 throw new ArgumentException("All addresses of an advertisement belong to one address family.", nameof(advertisement));
             }
 
-            address.TryWriteBytes(message.Slice(offset, Ipv4AddressLength), out _);
-            offset += Ipv4AddressLength;
+            address.TryWriteBytes(message.Slice(offset, addressLength), out _);
+            offset += addressLength;
         }
 
-        var checksum = advertisement.Version == VrrpVersion.V3 && checksumMode == VrrpChecksumMode.PseudoHeader
-            ? InternetChecksum.ComputeVrrpIpv4(source, destination, message)
-            : InternetChecksum.ComputeVrrpMessageOnly(message);
+        ushort checksum;
+        if (family == AddressFamily.InterNetworkV6)
+        {
+            checksum = InternetChecksum.ComputeVrrpIpv6(source, destination, message);
+        }
+        else if (advertisement.Version == VrrpVersion.V3 && checksumMode == VrrpChecksumMode.PseudoHeader)
+        {
+            checksum = InternetChecksum.ComputeVrrpIpv4(source, destination, message);
+        }
+        else
+        {
+            checksum = InternetChecksum.ComputeVrrpMessageOnly(message);
+        }
+
         BinaryPrimitives.WriteUInt16BigEndian(message[6..], checksum);
         return length;
     }
@@ -142,6 +183,26 @@ internal static class VrrpPacket
         authentication.Data.CopyTo(message[^VrrpAuthentication.DataLength..]);
     }
 
+    /// <summary>
+    /// Reads a whole datagram of the context's address family: an IPv4 datagram as a Linux raw socket delivers it, or
+    /// an IPv6 datagram with the fixed header that the IPv6 transport rebuilds from ancillary data.
+    /// </summary>
+    public static VrrpReadResult ReadDatagram(ReadOnlySpan<byte> datagram, VrrpReadContext context) =>
+        context.AddressFamily == AddressFamily.InterNetworkV6
+            ? ReadIpv6Datagram(datagram, context)
+            : ReadIpv4Datagram(datagram, context);
+
+    /// <summary>Reads an IPv6 datagram that starts with the fixed 40-byte header.</summary>
+    public static VrrpReadResult ReadIpv6Datagram(ReadOnlySpan<byte> datagram, VrrpReadContext context)
+    {
+        if (!Ipv6Header.TryRead(datagram, out var ip, out var offset, out var length, out var problem))
+        {
+            return VrrpReadResult.Reject(VrrpRejectReason.MalformedIpHeader, problem, ip);
+        }
+
+        return Read(datagram.Slice(offset, length), ip, context);
+    }
+
     /// <summary>Reads a whole IPv4 datagram as a Linux raw socket delivers it, header included.</summary>
     public static VrrpReadResult ReadIpv4Datagram(ReadOnlySpan<byte> datagram, VrrpReadContext context)
     {
@@ -164,10 +225,11 @@ internal static class VrrpPacket
             return VrrpReadResult.Reject(VrrpRejectReason.NotVrrpProtocol, $"IP protocol {ip.Protocol}, expected {InternetChecksum.VrrpProtocol}", ip);
         }
 
-        // A router decrements the TTL, so 255 proves the sender is on this link (RFC 9568 §7.1, RFC 3768 §7.1).
+        // A router decrements the TTL or Hop Limit, so 255 proves the sender is on this link (RFC 9568 §7.1, RFC 3768 §7.1).
         if (ip.Ttl != RequiredTtl)
         {
-            return VrrpReadResult.Reject(VrrpRejectReason.TtlNot255, $"TTL {ip.Ttl}, expected {RequiredTtl}", ip);
+            var field = context.AddressFamily == AddressFamily.InterNetworkV6 ? "hop limit" : "TTL";
+            return VrrpReadResult.Reject(VrrpRejectReason.TtlNot255, $"{field} {ip.Ttl}, expected {RequiredTtl}", ip);
         }
 
         // In unicast mode only the configured peers take part, like keepalived's unicast_peer block.
@@ -201,7 +263,7 @@ internal static class VrrpPacket
             return VrrpReadResult.Reject(VrrpRejectReason.NoAddresses, "Count IPvX Addr is 0", ip);
         }
 
-        var expectedLength = GetLength(context.Version, count);
+        var expectedLength = GetLength(context.Version, context.AddressFamily, count);
         if (message.Length != expectedLength)
         {
             return VrrpReadResult.Reject(VrrpRejectReason.LengthMismatch, $"{message.Length} bytes, but Count IPvX Addr {count} needs {expectedLength}", ip);
@@ -218,7 +280,7 @@ internal static class VrrpPacket
         var interval = version2
             ? (ushort)(message[5] * CentisecondsPerSecond)
             : (ushort)(BinaryPrimitives.ReadUInt16BigEndian(message[4..]) & VrrpAdvertisement.MaxIntervalCentiseconds);
-        var advertisement = new VrrpAdvertisement((VrrpVersion)version, vrid, message[2], interval, ReadAddresses(message[HeaderLength..], count))
+        var advertisement = new VrrpAdvertisement((VrrpVersion)version, vrid, message[2], interval, ReadAddresses(message[HeaderLength..], count, GetAddressLength(context.AddressFamily)))
         {
             AuthenticationType = version2 ? message[4] : (byte)0,
         };
@@ -253,6 +315,15 @@ internal static class VrrpPacket
     private static VrrpReadResult? CheckChecksum(ReadOnlySpan<byte> message, ReceivedIpInfo ip, VrrpReadContext context)
     {
         var received = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
+        if (context.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            // RFC 9568 §5.2.8 leaves no choice over IPv6: the pseudo-header is always part of the sum.
+            var computedIpv6 = InternetChecksum.ComputeVrrpIpv6(ip.Source, ip.Destination, message);
+            return received == computedIpv6
+                ? null
+                : VrrpReadResult.Reject(VrrpRejectReason.BadChecksum, $"checksum 0x{received:x4}, expected 0x{computedIpv6:x4} (IPv6 pseudo-header)", ip);
+        }
+
         var mode = context.Version == VrrpVersion.V2 ? VrrpChecksumMode.MessageOnly : context.ChecksumMode;
         var computed = Compute(mode, message, ip);
         if (received == computed)
@@ -309,12 +380,12 @@ internal static class VrrpPacket
         return null;
     }
 
-    private static IPAddress[] ReadAddresses(ReadOnlySpan<byte> data, int count)
+    private static IPAddress[] ReadAddresses(ReadOnlySpan<byte> data, int count, int addressLength)
     {
         var addresses = new IPAddress[count];
         for (var i = 0; i < count; i++)
         {
-            addresses[i] = new IPAddress(data.Slice(i * Ipv4AddressLength, Ipv4AddressLength));
+            addresses[i] = new IPAddress(data.Slice(i * addressLength, addressLength));
         }
 
         return addresses;

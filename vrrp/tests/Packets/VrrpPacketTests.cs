@@ -79,11 +79,12 @@ public sealed class VrrpPacketTests
     }
 
     [Fact]
-    public void Write_Ipv6Addresses_NotSupported()
+    public void Write_Ipv6AddressesIpv4Source_Throws()
     {
+        // The IPv6 pseudo-header cannot be built from an IPv4 source and group.
         var advertisement = new VrrpAdvertisement(VrrpVersion.V3, 1, 100, 100, [IPAddress.Parse("2001:db8::1")]);
 
-        Assert.Throws<NotSupportedException>(() => VrrpPacket.Write(advertisement, Source, Datagrams.Group, new byte[64]));
+        Assert.Throws<ArgumentException>(() => VrrpPacket.Write(advertisement, Source, Datagrams.Group, new byte[64]));
     }
 
     [Fact]
