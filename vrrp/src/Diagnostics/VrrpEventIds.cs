@@ -17,6 +17,11 @@ internal static class VrrpEventIds
     public const int MaintenanceChanged = 11;
     public const int TakeoverSkippedInMaintenance = 12;
     public const int MaintenanceChangedHandlerFailed = 13;
+    public const int EffectivePriorityChanged = 14;
+    public const int FaultEntered = 15;
+    public const int FaultLeft = 16;
+    public const int TakeoverSkippedInFault = 17;
+    public const int FaultChangedHandlerFailed = 18;
 
     // Packets, 20-39.
     public const int PacketRejected = 20;

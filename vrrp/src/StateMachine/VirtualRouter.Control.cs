@@ -209,7 +209,7 @@ internal sealed partial class VirtualRouter
             // Still master and still holding the addresses: advertise at once so the backups hear a master again
             // (RFC 9568 §6.4.3), and announce the addresses in case a host learnt another MAC address meanwhile.
             Log.HandOverTimedOut(_logger, _settings.VirtualRouterId, handOver.Reason, handOver.TimeoutCentiseconds);
-            SendAdvertisement(_settings.Priority);
+            SendAdvertisement(CurrentPriority);
             StartAdverTimer();
             _actions.AnnounceAddresses();
             handOver.Completion.TrySetResult(VrrpHandOverResult.NoBackupTookOver);

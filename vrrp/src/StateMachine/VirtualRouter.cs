@@ -35,6 +35,7 @@ internal sealed partial class VirtualRouter : IDisposable
     private string _masterDownCause = "";
     private VrrpMasterHeard? _masterHeard;
     private long? _lastReplyTimestamp;
+    private long _startTimestamp;
     private bool _disposed;
 
     public VirtualRouter(VirtualRouterSettings settings, IVirtualRouterActions actions, TimeProvider timeProvider, ILogger logger, VrrpCounters? counters = null)
@@ -113,9 +114,10 @@ internal sealed partial class VirtualRouter : IDisposable
     public static int ComputeMasterDownInterval(VrrpVersion version, int priority, int masterAdverIntervalCentiseconds) =>
         (3 * masterAdverIntervalCentiseconds) + ComputeSkewTime(version, priority, masterAdverIntervalCentiseconds);
 
-    private int ComputeSkewTime() => ComputeSkewTime(_settings.Version, _settings.Priority, _masterAdverIntervalCentiseconds);
+    // Skew_Time uses the priority this router advertises, so that a backup lowered by tracking also waits longer.
+    private int ComputeSkewTime() => ComputeSkewTime(_settings.Version, CurrentPriority, _masterAdverIntervalCentiseconds);
 
-    private int ComputeMasterDownInterval() => ComputeMasterDownInterval(_settings.Version, _settings.Priority, _masterAdverIntervalCentiseconds);
+    private int ComputeMasterDownInterval() => ComputeMasterDownInterval(_settings.Version, CurrentPriority, _masterAdverIntervalCentiseconds);
 
     /// <summary>Handles the Startup event of the Initialize state (RFC 9568 §6.4.1).</summary>
     public void Start()
@@ -129,8 +131,11 @@ internal sealed partial class VirtualRouter : IDisposable
                 return;
             }
 
-            // An owner in maintenance starts as a backup, so that it never takes the addresses until it resumes.
-            if (_settings.Priority == VirtualRouterSettings.OwnerPriority && !_maintenance)
+            _startTimestamp = _timeProvider.GetTimestamp();
+
+            // An owner in maintenance or with a failed tracked condition of weight 0 starts as a backup, so that it
+            // never takes the addresses until it resumes or the condition recovers.
+            if (_settings.Priority == VirtualRouterSettings.OwnerPriority && !_maintenance && !_fault)
             {
                 ChangeState(VrrpState.Master, "priority 255, this node owns the virtual addresses");
                 return;
@@ -202,7 +207,7 @@ internal sealed partial class VirtualRouter : IDisposable
             return;
         }
 
-        if (!PreemptsNow || priority >= _settings.Priority)
+        if (!PreemptsNow || priority >= CurrentPriority || DelaysPreemption())
         {
             _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
             // VRRPv3 backups adopt the master's interval (RFC 9568 §6.4.2). VRRPv2 has no such rule, and the reader
@@ -219,8 +224,8 @@ internal sealed partial class VirtualRouter : IDisposable
         }
 
         // Preempt_Mode is on and the master has a lower priority: let the Master_Down_Timer run out so this router takes over.
-        Log.PreemptDiscarded(_logger, _settings.VirtualRouterId, source, priority, _settings.Priority);
-        _masterDownCause = $"preempted lower-priority master {source} (priority {priority}, ours {_settings.Priority}) after Master_Down_Interval";
+        Log.PreemptDiscarded(_logger, _settings.VirtualRouterId, source, priority, CurrentPriority);
+        _masterDownCause = $"preempted lower-priority master {source} (priority {priority}, ours {CurrentPriority}) after Master_Down_Interval";
     }
 
     private void OnAdvertisementAsMaster(IPAddress source, byte priority, int interval)
@@ -237,15 +242,16 @@ internal sealed partial class VirtualRouter : IDisposable
             // A suppressed reply leaves the Adver_Timer running, so the backups still hear us within the interval.
             if (TryStartReply())
             {
-                SendAdvertisement(_settings.Priority);
+                SendAdvertisement(CurrentPriority);
                 StartAdverTimer();
             }
 
             return;
         }
 
-        var higherPriority = priority > _settings.Priority;
-        if (higherPriority || (priority == _settings.Priority && CompareAddresses(source, _settings.PrimaryAddress) > 0))
+        var ours = CurrentPriority;
+        var higherPriority = priority > ours;
+        if (higherPriority || (priority == ours && CompareAddresses(source, _settings.PrimaryAddress) > 0))
         {
             if (_settings.Version == VrrpVersion.V3)
             {
@@ -254,7 +260,7 @@ internal sealed partial class VirtualRouter : IDisposable
 
             _masterHeard = new VrrpMasterHeard(source, priority, _timeProvider.GetUtcNow());
             var reason = higherPriority
-                ? $"advert from {source} with higher priority {priority} (ours {_settings.Priority})"
+                ? $"advert from {source} with higher priority {priority} (ours {ours})"
                 : $"advert from {source} with equal priority {priority} and a higher primary address than ours ({_settings.PrimaryAddress})";
             ChangeState(VrrpState.Backup, reason);
             return;
@@ -264,8 +270,8 @@ internal sealed partial class VirtualRouter : IDisposable
         // update learning bridges.
         if (TryStartReply())
         {
-            Log.LowerPriorityAnswered(_logger, _settings.VirtualRouterId, source, priority, _settings.Priority);
-            SendAdvertisement(_settings.Priority);
+            Log.LowerPriorityAnswered(_logger, _settings.VirtualRouterId, source, priority, ours);
+            SendAdvertisement(ours);
 
             // The sender may have been master for a while, for example while this process was stopped, and hosts
             // then still send to its MAC address. Gratuitous ARP corrects them at once, as keepalived does when
@@ -335,7 +341,11 @@ internal sealed partial class VirtualRouter : IDisposable
         {
             case VrrpState.Master:
                 CancelAdverTimer();
-                if (to == VrrpState.Initialize)
+                CancelGratuitousArpTimers();
+
+                // A master that leaves for a tracked failure of weight 0 also sends priority 0, so that the backups
+                // take over after Skew_Time (RFC 9568 §6.4.2) instead of waiting for Master_Down_Interval.
+                if (to == VrrpState.Initialize || (_fault && _handOver is null))
                 {
                     SendAdvertisement(0);
                 }
@@ -367,9 +377,10 @@ internal sealed partial class VirtualRouter : IDisposable
                 _preemptSuspended = false;
 
                 // RFC 9568 §6.4.2: send an advert, announce the addresses with gratuitous ARP, start the Adver_Timer.
-                SendAdvertisement(_settings.Priority);
+                SendAdvertisement(CurrentPriority);
                 _actions.ClaimAddresses();
                 StartAdverTimer();
+                StartGratuitousArpTimers();
                 break;
             case VrrpState.Backup:
                 var masterDown = ComputeMasterDownInterval();
@@ -442,7 +453,7 @@ internal sealed partial class VirtualRouter : IDisposable
                 return;
             }
 
-            SendAdvertisement(_settings.Priority);
+            SendAdvertisement(CurrentPriority);
             StartAdverTimer();
         }
     }
@@ -481,6 +492,12 @@ internal sealed partial class VirtualRouter : IDisposable
                 return;
             }
 
+            if (_fault)
+            {
+                OnMasterDownInFault();
+                return;
+            }
+
             ChangeState(VrrpState.Master, _masterDownCause);
         }
     }
@@ -510,6 +527,7 @@ internal sealed partial class VirtualRouter : IDisposable
             CancelAdverTimer();
             CancelMasterDownTimer();
             CancelHandOverTimer();
+            CancelGratuitousArpTimers();
             _handOver?.Completion.TrySetResult(VrrpHandOverResult.Stopped);
             _handOver = null;
         }
