@@ -6,16 +6,19 @@ using Tandem.Vrrp;
 
 namespace Tandem.Node.Configuration;
 
-/// <summary>The node's configuration after validation, with addresses parsed and the certificate loaded.</summary>
+/// <summary>The node's configuration after validation, with addresses parsed and the certificates loaded.</summary>
 internal sealed record NodeSettings(
     string NodeName,
     ProxyOptions Proxy,
     IPAddress ListenAddress,
     TrustedProxyList TrustedProxies,
-    ServerCertificate Certificate,
+    ServerCertificateSelector Certificates,
     VrrpOptions? Vrrp,
     SessionStoreOptions SessionStore)
 {
+    /// <summary>The default certificate, served when the client's server name (SNI) matches no certificate.</summary>
+    public ServerCertificate Certificate => Certificates.Default;
+
     public bool VrrpEnabled => Vrrp is not null;
 
     public bool UsesRedis => !string.IsNullOrWhiteSpace(SessionStore.Redis);

@@ -44,15 +44,15 @@ internal static class NodeSettingsLoader
         var listenAddress = ValidateProxy(proxy, errors);
         var trustedProxies = ParseTrustedProxies(proxy.TrustedProxies, errors);
         ValidateSessionStore(sessionStore, vrrp, errors);
-        var certificate = ServerCertificate.Load(proxy.CertificatePath, proxy.KeyPath, timeProvider, errors, warnings);
+        var certificates = LoadCertificates(proxy, timeProvider, errors, warnings);
 
-        if (errors.Count > 0 || listenAddress is null || certificate is null)
+        if (errors.Count > 0 || listenAddress is null || certificates is null)
         {
             return null;
         }
 
         var nodeName = string.IsNullOrWhiteSpace(node.Name) ? Environment.MachineName : node.Name;
-        return new NodeSettings(nodeName, proxy, listenAddress, trustedProxies, certificate, vrrp, sessionStore);
+        return new NodeSettings(nodeName, proxy, listenAddress, trustedProxies, certificates, vrrp, sessionStore);
     }
 
     /// <summary>
@@ -132,6 +132,44 @@ internal static class NodeSettingsLoader
             errors.Add(
                 $"Proxy:TicketKeyOverlap: {proxy.TicketKeyOverlap} is out of range. Set for how many rotation " +
                 "intervals an old session-ticket key still decrypts tickets, from 1 to 14.");
+        }
+    }
+
+    /// <summary>
+    /// Loads <c>Proxy:CertificatePath</c> with <c>Proxy:KeyPath</c> when set, then each <c>Proxy:Certificates</c>
+    /// entry, in that order, so the first one loaded is the default certificate.
+    /// </summary>
+    private static ServerCertificateSelector? LoadCertificates(
+        ProxyOptions proxy,
+        TimeProvider timeProvider,
+        List<string> errors,
+        List<string> warnings)
+    {
+        var errorCount = errors.Count;
+        var certificates = new List<ServerCertificate>();
+        var hasSingle = !string.IsNullOrWhiteSpace(proxy.CertificatePath) || !string.IsNullOrWhiteSpace(proxy.KeyPath);
+        if (hasSingle || proxy.Certificates.Count == 0)
+        {
+            // Without any certificate setting this reports Proxy:CertificatePath and Proxy:KeyPath as missing.
+            Add(ServerCertificate.Load("Proxy", proxy.CertificatePath, proxy.KeyPath, timeProvider, errors, warnings));
+        }
+
+        for (var i = 0; i < proxy.Certificates.Count; i++)
+        {
+            var entry = proxy.Certificates[i];
+            Add(ServerCertificate.Load($"Proxy:Certificates:{i}", entry.CertificatePath, entry.KeyPath, timeProvider, errors, warnings));
+        }
+
+        return errors.Count > errorCount || certificates.Count == 0
+            ? null
+            : new ServerCertificateSelector(certificates, warnings);
+
+        void Add(ServerCertificate? certificate)
+        {
+            if (certificate is not null)
+            {
+                certificates.Add(certificate);
+            }
         }
     }
 

@@ -12,11 +12,20 @@ public sealed class ProxyOptions
     /// <summary>TCP port of the HTTPS listener.</summary>
     public int Port { get; set; } = 443;
 
-    /// <summary>Path of the PEM file with the server certificate, optionally followed by its intermediate certificates.</summary>
+    /// <summary>
+    /// Path of the PEM file with the server certificate, optionally followed by its intermediate certificates. When
+    /// set, this certificate comes before those of <see cref="Certificates"/>, so it is the default.
+    /// </summary>
     public string CertificatePath { get; set; } = "";
 
     /// <summary>Path of the PEM file with the certificate's private key.</summary>
     public string KeyPath { get; set; } = "";
+
+    /// <summary>
+    /// More server certificates, chosen per connection by the TLS server name (SNI) among the DNS names of each
+    /// certificate. The first certificate overall is served when the name matches none.
+    /// </summary>
+    public List<CertificateOptions> Certificates { get; set; } = [];
 
     /// <summary>
     /// Networks in CIDR notation whose requests may carry X-Forwarded-* and X-Real-IP headers that the node keeps.
@@ -38,4 +47,14 @@ public sealed class ProxyOptions
     /// For how many rotation intervals a key still decrypts tickets after it stops encrypting. Equal on every node.
     /// </summary>
     public int TicketKeyOverlap { get; set; } = 2;
+}
+
+/// <summary>One entry of <c>Proxy:Certificates</c>.</summary>
+public sealed class CertificateOptions
+{
+    /// <summary>Path of the PEM file with the server certificate, optionally followed by its intermediate certificates.</summary>
+    public string CertificatePath { get; set; } = "";
+
+    /// <summary>Path of the PEM file with the certificate's private key.</summary>
+    public string KeyPath { get; set; } = "";
 }

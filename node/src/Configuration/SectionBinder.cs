@@ -35,6 +35,12 @@ internal static class SectionBinder
                 continue;
             }
 
+            if (IsListOfSections(property.PropertyType, out var elementType))
+            {
+                property.SetValue(options, BindList(child, elementType, errors));
+                continue;
+            }
+
             if (child.Value is null)
             {
                 errors.Add($"{child.Path} must be a single value, not a section. Set it to a {Describe(property.PropertyType)}.");
@@ -56,6 +62,35 @@ internal static class SectionBinder
         }
 
         return options;
+    }
+
+    private static bool IsListOfSections(Type type, out Type elementType)
+    {
+        elementType = type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>)
+            ? type.GetGenericArguments()[0]
+            : typeof(void);
+        return elementType.IsClass && elementType != typeof(string) && elementType.GetConstructor(Type.EmptyTypes) is not null;
+    }
+
+    /// <summary>Binds each child of a JSON array, such as <c>Proxy:Certificates:0</c>, to a new element.</summary>
+    private static System.Collections.IList BindList(IConfigurationSection section, Type elementType, List<string> errors)
+    {
+        var list = (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(elementType))!;
+        var bind = typeof(SectionBinder).GetMethod(nameof(Bind))!.MakeGenericMethod(elementType);
+        var children = section.GetChildren()
+            .OrderBy(child => int.TryParse(child.Key, CultureInfo.InvariantCulture, out var index) ? index : int.MaxValue);
+        foreach (var child in children)
+        {
+            if (!int.TryParse(child.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                errors.Add($"{child.Path} is not an array entry. Write {section.Path} as a JSON array, or use keys 0, 1 and so on.");
+                continue;
+            }
+
+            list.Add(bind.Invoke(null, [child, errors]));
+        }
+
+        return list;
     }
 
     private static List<string> ReadList(IConfigurationSection section)

@@ -2,7 +2,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -131,11 +130,7 @@ internal static partial class NodeApplication
             return;
         }
 
-        listen.UseHttps(new HttpsConnectionAdapterOptions
-        {
-            ServerCertificate = settings.Certificate.Certificate,
-            ServerCertificateChain = settings.Certificate.Intermediates,
-        });
+        listen.UseSslStreamTls(settings.Certificates);
     }
 
     private static void ConfigureServices(

@@ -98,10 +98,12 @@ internal sealed class ManagementMetrics : IDisposable
         _storeConnected = factory.CreateGauge(
             "tandem_session_store_connected", "1 while the Redis session store is connected; always 1 for the in-process store.");
         _certificateNotAfter = factory.CreateGauge(
-            "tandem_certificate_not_after_timestamp_seconds", "End of the server certificate's validity, as a Unix time in seconds.");
+            "tandem_certificate_not_after_timestamp_seconds",
+            "End of the validity of the server certificate that expires first, as a Unix time in seconds.");
         _startTime = factory.CreateGauge("tandem_node_start_time_seconds", "Start time of the node, as a Unix time in seconds.");
 
-        _certificateNotAfter.Set(new DateTimeOffset(settings.Certificate.Certificate.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
+        var firstNotAfter = settings.Certificates.Certificates.Min(certificate => certificate.Certificate.NotAfter.ToUniversalTime());
+        _certificateNotAfter.Set(new DateTimeOffset(firstNotAfter).ToUnixTimeSeconds());
         _startTime.Set(collector.StartTime.ToUnixTimeMilliseconds() / 1000.0);
         Registry.AddBeforeCollectCallback(Update);
     }

@@ -34,7 +34,8 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
 
     private Dictionary<(string ClusterId, string DestinationId), DestinationHealth> _health = [];
     private StoreConnectionState _storeState;
-    private int? _certificateDaysWarned;
+    // Days left at the last warning, by index of the certificate in the configuration.
+    private readonly Dictionary<int, int> _certificateDaysWarned = [];
     private bool _completed;
     private Task? _pollLoop;
     private CancellationTokenRegistration _stoppingRegistration;
@@ -178,24 +179,32 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Publishes <see cref="CertificateExpiring"/> when the days left first reach the warning threshold, then each time
-    /// they drop by a day, so a watcher sees one event a day instead of one a second.
+    /// Publishes <see cref="CertificateExpiring"/> for each certificate when its days left first reach the warning
+    /// threshold, then each time they drop by a day, so a watcher sees one event a day instead of one a second.
     /// </summary>
     private void CheckCertificate(Timestamp now)
     {
-        var certificate = _collector.CollectCertificate();
+        var index = 0;
+        foreach (var certificate in _collector.CollectCertificates(now.ToDateTimeOffset()))
+        {
+            CheckCertificate(now, index++, certificate);
+        }
+    }
+
+    private void CheckCertificate(Timestamp now, int index, CertificateStatus certificate)
+    {
         if (certificate.DaysLeft > _certificateWarningDays)
         {
-            _certificateDaysWarned = null;
+            _certificateDaysWarned.Remove(index);
             return;
         }
 
-        if (_certificateDaysWarned is { } warned && certificate.DaysLeft >= warned)
+        if (_certificateDaysWarned.TryGetValue(index, out var warned) && certificate.DaysLeft >= warned)
         {
             return;
         }
 
-        _certificateDaysWarned = certificate.DaysLeft;
+        _certificateDaysWarned[index] = certificate.DaysLeft;
         Log.CertificateExpiring(_logger, certificate.Subject, certificate.NotAfter.ToDateTimeOffset(), certificate.DaysLeft, _certificateWarningDays);
         Publish(new NodeEvent
         {

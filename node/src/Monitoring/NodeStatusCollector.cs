@@ -99,6 +99,8 @@ internal sealed class NodeStatusCollector
             Certificate = CollectCertificate(_settings.Certificate.Certificate, now),
         };
 
+        status.Certificates.AddRange(CollectCertificates(now));
+
         if (_settings.Vrrp is { } vrrp)
         {
             status.VirtualRouters.Add(CollectVirtualRouter(vrrp, _vrrp?.Speaker));
@@ -156,8 +158,12 @@ internal sealed class NodeStatusCollector
         Reason = change.Reason,
     };
 
-    /// <summary>Returns the proxy certificate's names and days left now.</summary>
+    /// <summary>Returns the default proxy certificate's names and days left now.</summary>
     public CertificateStatus CollectCertificate() => CollectCertificate(_settings.Certificate.Certificate, _timeProvider.GetUtcNow());
+
+    /// <summary>Returns the names and days left of every proxy certificate, in configuration order.</summary>
+    public IEnumerable<CertificateStatus> CollectCertificates(DateTimeOffset now) =>
+        _settings.Certificates.Certificates.Select(certificate => CollectCertificate(certificate.Certificate, now));
 
     internal static CertificateStatus CollectCertificate(X509Certificate2 certificate, DateTimeOffset now)
     {

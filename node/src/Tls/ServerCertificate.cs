@@ -11,13 +11,37 @@ internal sealed class ServerCertificate
 {
     private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1";
 
-    private ServerCertificate(X509Certificate2 certificate, X509Certificate2Collection intermediates)
+    private ServerCertificate(
+        X509Certificate2 certificate,
+        X509Certificate2Collection intermediates,
+        string certificatePath,
+        string keyPath,
+        string setting)
     {
         Certificate = certificate;
         Intermediates = intermediates;
+        CertificatePath = certificatePath;
+        KeyPath = keyPath;
+        Setting = setting;
+        DnsNames = certificate.Extensions
+            .OfType<X509SubjectAlternativeNameExtension>()
+            .SelectMany(extension => extension.EnumerateDnsNames())
+            .ToList();
     }
 
     public X509Certificate2 Certificate { get; }
+
+    /// <summary>Path of the PEM certificate (chain) file, which the OpenSSL engine loads again itself.</summary>
+    public string CertificatePath { get; }
+
+    /// <summary>Path of the PEM private key file.</summary>
+    public string KeyPath { get; }
+
+    /// <summary>The configuration path that names this certificate, such as <c>Proxy:Certificates:1</c>, for messages.</summary>
+    public string Setting { get; }
+
+    /// <summary>The DNS names of the Subject Alternative Name extension, wildcards included, as the certificate spells them.</summary>
+    public IReadOnlyList<string> DnsNames { get; }
 
     /// <summary>Certificates after the first one in the certificate file, sent to clients to complete the chain.</summary>
     public X509Certificate2Collection Intermediates { get; }
@@ -27,15 +51,22 @@ internal sealed class ServerCertificate
     /// file. An expired or not yet valid certificate only goes to <paramref name="warnings"/>, because refusing to
     /// start would not help clients that get the same certificate from the other node.
     /// </summary>
+    /// <param name="setting">
+    /// The configuration path of the pair: <c>Proxy</c> for <c>Proxy:CertificatePath</c> and <c>Proxy:KeyPath</c>,
+    /// or an entry such as <c>Proxy:Certificates:1</c>.
+    /// </param>
     public static ServerCertificate? Load(
+        string setting,
         string certificatePath,
         string keyPath,
         TimeProvider timeProvider,
         List<string> errors,
         List<string> warnings)
     {
-        var certificatePem = ReadPemFile("Proxy:CertificatePath", certificatePath, "certificate (chain)", errors);
-        var keyPem = ReadPemFile("Proxy:KeyPath", keyPath, "private key", errors);
+        var certificateSetting = $"{setting}:CertificatePath";
+        var keySetting = $"{setting}:KeyPath";
+        var certificatePem = ReadPemFile(certificateSetting, certificatePath, "certificate (chain)", errors);
+        var keyPem = ReadPemFile(keySetting, keyPath, "private key", errors);
         if (certificatePem is null || keyPem is null)
         {
             return null;
@@ -49,7 +80,7 @@ internal sealed class ServerCertificate
         catch (CryptographicException exception)
         {
             errors.Add(
-                $"Proxy:CertificatePath: '{certificatePath}' contains an invalid PEM certificate ({exception.Message}). " +
+                $"{certificateSetting}: '{certificatePath}' contains an invalid PEM certificate ({exception.Message}). " +
                 "Give a file of -----BEGIN CERTIFICATE----- blocks, the server certificate first.");
             return null;
         }
@@ -57,7 +88,7 @@ internal sealed class ServerCertificate
         if (all.Count == 0)
         {
             errors.Add(
-                $"Proxy:CertificatePath: '{certificatePath}' contains no PEM certificate. " +
+                $"{certificateSetting}: '{certificatePath}' contains no PEM certificate. " +
                 "Give a file of -----BEGIN CERTIFICATE----- blocks, the server certificate first.");
             return null;
         }
@@ -72,7 +103,7 @@ internal sealed class ServerCertificate
         catch (Exception exception) when (exception is CryptographicException or ArgumentException)
         {
             errors.Add(
-                $"Proxy:KeyPath: the key in '{keyPath}' cannot be used with the certificate in '{certificatePath}' " +
+                $"{keySetting}: the key in '{keyPath}' cannot be used with the certificate in '{certificatePath}' " +
                 $"({exception.Message}). Give the unencrypted PEM private key (RSA or ECDSA) of the first certificate.");
             return null;
         }
@@ -80,7 +111,7 @@ internal sealed class ServerCertificate
         if (!HasServerAuthentication(certificate))
         {
             errors.Add(
-                $"Proxy:CertificatePath: the certificate '{certificate.Subject}' in '{certificatePath}' has an Extended " +
+                $"{certificateSetting}: the certificate '{certificate.Subject}' in '{certificatePath}' has an Extended " +
                 $"Key Usage without Server Authentication ({ServerAuthenticationOid}), so TLS clients reject it. " +
                 "Use a certificate issued for TLS servers.");
             return null;
@@ -90,13 +121,13 @@ internal sealed class ServerCertificate
         if (certificate.NotAfter.ToUniversalTime() < now.UtcDateTime)
         {
             warnings.Add(
-                $"Proxy:CertificatePath: the certificate '{certificate.Subject}' expired at {certificate.NotAfter.ToUniversalTime():u}. " +
+                $"{certificateSetting}: the certificate '{certificate.Subject}' expired at {certificate.NotAfter.ToUniversalTime():u}. " +
                 "Clients reject it, so replace the files and restart the node.");
         }
         else if (certificate.NotBefore.ToUniversalTime() > now.UtcDateTime)
         {
             warnings.Add(
-                $"Proxy:CertificatePath: the certificate '{certificate.Subject}' is not valid before {certificate.NotBefore.ToUniversalTime():u}. " +
+                $"{certificateSetting}: the certificate '{certificate.Subject}' is not valid before {certificate.NotBefore.ToUniversalTime():u}. " +
                 "Check the clock of this machine.");
         }
 
@@ -106,7 +137,7 @@ internal sealed class ServerCertificate
             intermediates.Add(all[i]);
         }
 
-        return new ServerCertificate(certificate, intermediates);
+        return new ServerCertificate(certificate, intermediates, certificatePath, keyPath, setting);
     }
 
     private static string? ReadPemFile(string setting, string path, string content, List<string> errors)

@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Tandem.Node.Tests.Support;
 
-/// <summary>A throwaway self-signed server certificate for 127.0.0.1 and localhost, written as PEM files to a temp directory.</summary>
+/// <summary>A throwaway self-signed server certificate for 127.0.0.1 and localhost (or given DNS names), written as PEM files to a temp directory.</summary>
 public sealed class TestCertificate : IDisposable
 {
     private TestCertificate(string directory, X509Certificate2 certificate)
@@ -21,14 +21,23 @@ public sealed class TestCertificate : IDisposable
 
     public string KeyPath => Path.Combine(Directory, "tls.key");
 
-    public static TestCertificate Create(string subject = "CN=tandem-test", bool serverAuthentication = true, int validDays = 1)
+    /// <param name="dnsNames">DNS names of the Subject Alternative Name extension; null means <c>localhost</c> only.</param>
+    public static TestCertificate Create(
+        string subject = "CN=tandem-test",
+        bool serverAuthentication = true,
+        int validDays = 1,
+        IReadOnlyList<string>? dnsNames = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
 
         var names = new SubjectAlternativeNameBuilder();
         names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
+        foreach (var name in dnsNames ?? ["localhost"])
+        {
+            names.AddDnsName(name);
+        }
+
         request.CertificateExtensions.Add(names.Build());
 
         var usage = serverAuthentication ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2";

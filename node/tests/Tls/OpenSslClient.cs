@@ -17,9 +17,14 @@ internal static class OpenSslClient
     /// <summary>
     /// Connects with <paramref name="version"/> (<c>-tls1_2</c> or <c>-tls1_3</c>), loads the session from
     /// <paramref name="sessionIn"/> when given, saves the session to <paramref name="sessionOut"/> when given, and
-    /// returns the whole output of s_client.
+    /// returns the whole output of s_client. It sends <paramref name="serverName"/> as SNI.
     /// </summary>
-    public static async Task<string> RunAsync(int port, string version, string? sessionIn, string? sessionOut)
+    public static async Task<string> RunAsync(
+        int port,
+        string version,
+        string? sessionIn,
+        string? sessionOut,
+        string serverName = "localhost")
     {
         var startInfo = new ProcessStartInfo(OpenSslPath)
         {
@@ -32,7 +37,7 @@ internal static class OpenSslClient
         startInfo.ArgumentList.Add("-connect");
         startInfo.ArgumentList.Add($"127.0.0.1:{port}");
         startInfo.ArgumentList.Add("-servername");
-        startInfo.ArgumentList.Add("localhost");
+        startInfo.ArgumentList.Add(serverName);
         startInfo.ArgumentList.Add(version);
 
         // Wait for the server to close after the response, so a TLS 1.3 client has read the tickets sent after the
@@ -53,7 +58,7 @@ internal static class OpenSslClient
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("openssl did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        await process.StandardInput.WriteAsync($"GET / HTTP/1.1\r\nHost: {serverName}\r\nConnection: close\r\n\r\n");
         process.StandardInput.Close();
 
         using var timeout = new CancellationTokenSource(RunTimeout);

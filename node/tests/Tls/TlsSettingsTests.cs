@@ -53,6 +53,58 @@ public sealed class TlsSettingsTests : IDisposable
         Assert.Contains(errors, error => error.StartsWith("Proxy:TicketKeyOverlap: 0 is out of range.", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Certificates_ListAddsSniCertificatesAfterDefault()
+    {
+        using var www = TestCertificate.Create("CN=www", dnsNames: ["www.example.test"]);
+        var configuration = new NodeConfiguration(_certificate)
+            .Set("Proxy:Certificates:0:CertificatePath", www.CertificatePath)
+            .Set("Proxy:Certificates:0:KeyPath", www.KeyPath);
+
+        var (settings, errors) = Load(configuration);
+
+        Assert.Empty(errors);
+        Assert.NotNull(settings);
+        Assert.Equal(["CN=tandem-test", "CN=www"], settings.Certificates.Certificates.Select(c => c.Certificate.Subject));
+        Assert.Equal("CN=tandem-test", settings.Certificate.Certificate.Subject);
+    }
+
+    [Fact]
+    public void Certificates_ListAloneNeedsNoSingleCertificate()
+    {
+        var configuration = new NodeConfiguration(_certificate)
+            .Remove("Proxy:CertificatePath")
+            .Remove("Proxy:KeyPath")
+            .Set("Proxy:Certificates:0:CertificatePath", _certificate.CertificatePath)
+            .Set("Proxy:Certificates:0:KeyPath", _certificate.KeyPath);
+
+        var (settings, errors) = Load(configuration);
+
+        Assert.Empty(errors);
+        Assert.Equal("Proxy:Certificates:0", settings?.Certificate.Setting);
+    }
+
+    [Fact]
+    public void Certificates_EntryErrorsNameTheEntry()
+    {
+        using var mismatched = TestCertificate.Create("CN=mismatched");
+        mismatched.ReplaceKeyWithUnrelatedOne();
+        var configuration = new NodeConfiguration(_certificate)
+            .Set("Proxy:Certificates:0:CertificatePath", mismatched.CertificatePath)
+            .Set("Proxy:Certificates:0:KeyPath", mismatched.KeyPath)
+            .Set("Proxy:Certificates:1:CertificatePath", "/nonexistent/tls.crt")
+            .Set("Proxy:Certificates:1:KeyPath", mismatched.KeyPath)
+            .Set("Proxy:Certificates:2:Key", "x");
+
+        var (settings, errors) = Load(configuration);
+
+        Assert.Null(settings);
+        Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:0:KeyPath: the key in ", StringComparison.Ordinal));
+        Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:1:CertificatePath: directory of '/nonexistent/tls.crt' was not found.", StringComparison.Ordinal));
+        Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:2:Key is not a setting of Proxy:Certificates:2.", StringComparison.Ordinal));
+        Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:2:CertificatePath is missing.", StringComparison.Ordinal));
+    }
+
     private static (NodeSettings? Settings, List<string> Errors) Load(NodeConfiguration configuration)
     {
         var errors = new List<string>();

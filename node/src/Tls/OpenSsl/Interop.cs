@@ -31,7 +31,12 @@ internal static unsafe partial class Interop
     public const ulong SslOpNoRenegotiation = 0x40000000;
     public const ulong SslOpCipherServerPreference = 0x00400000;
 
+    // SSL_CTX_callback_ctrl and SSL_CTX_ctrl commands behind SSL_CTX_set_tlsext_servername_callback (tls1.h).
+    public const int SslCtrlSetTlsextServernameCallback = 53;
+
     public const int SslTlsextErrOk = 0;
+    public const int SslTlsextErrAlertFatal = 2;
+    public const int SslAdInternalError = 80;
     public const int SslTlsextErrNoAck = 3;
     public const int OpenSslNpnNegotiated = 1;
     public const int TlsextNametypeHostName = 0;
@@ -61,6 +66,12 @@ internal static unsafe partial class Interop
 
     [LibraryImport(LibSsl)]
     public static partial nint SSL_CTX_ctrl(nint context, int command, nint larg, nint parg);
+
+    [LibraryImport(LibSsl)]
+    public static partial nint SSL_CTX_callback_ctrl(nint context, int command, delegate* unmanaged<nint, int*, nint, int> callback);
+
+    [LibraryImport(LibSsl)]
+    public static partial nint SSL_set_SSL_CTX(nint ssl, nint context);
 
     [LibraryImport(LibSsl)]
     public static partial ulong SSL_CTX_set_options(nint context, ulong options);

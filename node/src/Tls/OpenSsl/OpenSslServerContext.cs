@@ -5,11 +5,17 @@ using Tandem.SessionStore.TicketKeys;
 namespace Tandem.Node.Tls.OpenSsl;
 
 /// <summary>
-/// The node's OpenSSL <c>SSL_CTX</c>: certificate chain and key, TLS 1.2 and 1.3, ALPN <c>h2</c> then
-/// <c>http/1.1</c>, and session tickets whose keys come from the cluster's <see cref="TicketKeyRing"/>. Tickets
-/// issued by one node resume on every node that shares the ring, because the session-id context is the same
-/// constant on all of them and OpenSSL's own random ticket keys are never used.
+/// The node's OpenSSL <c>SSL_CTX</c> objects, one per server certificate: certificate chain and key, TLS 1.2 and 1.3,
+/// ALPN <c>h2</c> then <c>http/1.1</c>, and session tickets whose keys come from the cluster's
+/// <see cref="TicketKeyRing"/>. Tickets issued by one node resume on every node that shares the ring, because the
+/// session-id context is the same constant on all of them and OpenSSL's own random ticket keys are never used.
 /// </summary>
+/// <remarks>
+/// Every connection starts on the default certificate's context. The servername callback then moves it with
+/// <c>SSL_set_SSL_CTX</c> to the context that <see cref="ServerCertificateSelector"/> picks. That call swaps the
+/// certificate, but OpenSSL 3 reads the ticket key callback from the first context and the ALPN callback from the new
+/// one. So every context gets the same settings and callbacks, and a ticket resumes whichever certificate issued it.
+/// </remarks>
 internal sealed unsafe class OpenSslServerContext : IDisposable
 {
     /// <summary>
@@ -30,22 +36,66 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     // The ticket callback has no argument pointer, so it finds its context through the SSL_CTX address.
     private static readonly ConcurrentDictionary<nint, OpenSslServerContext> Contexts = new();
 
-    private readonly SafeSslContextHandle _handle;
+    private readonly SafeSslContextHandle[] _handles;
+    private readonly ServerCertificateSelector _selector;
     private readonly TicketKeyRing _ring;
     private readonly TlsMetrics _metrics;
 
-    private OpenSslServerContext(SafeSslContextHandle handle, TicketKeyRing ring, TlsMetrics metrics)
+    private OpenSslServerContext(
+        SafeSslContextHandle[] handles,
+        ServerCertificateSelector selector,
+        TicketKeyRing ring,
+        TlsMetrics metrics)
     {
-        _handle = handle;
+        _handles = handles;
+        _selector = selector;
         _ring = ring;
         _metrics = metrics;
     }
 
+    private nint DefaultHandle => _handles[0].DangerousGetHandle();
+
     /// <summary>
-    /// Creates the context from the PEM files the node already checked with <see cref="ServerCertificate.Load"/>.
+    /// Creates one context per certificate from the PEM files the node already checked with
+    /// <see cref="ServerCertificate.Load"/>, in the order of <see cref="ServerCertificateSelector.Certificates"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">OpenSSL rejected a file or a setting; the message names which.</exception>
-    public static OpenSslServerContext Create(string certificatePath, string keyPath, TicketKeyRing ring, TlsMetrics metrics)
+    public static OpenSslServerContext Create(ServerCertificateSelector selector, TicketKeyRing ring, TlsMetrics metrics)
+    {
+        var handles = new SafeSslContextHandle[selector.Certificates.Count];
+        try
+        {
+            for (var i = 0; i < handles.Length; i++)
+            {
+                handles[i] = CreateHandle(selector.Certificates[i], ring.Options.TicketLifetime);
+            }
+        }
+        catch
+        {
+            foreach (var created in handles)
+            {
+                created?.Dispose();
+            }
+
+            throw;
+        }
+
+        if (handles.Length > 1)
+        {
+            // Only the default context needs it, because every connection starts there.
+            Interop.SSL_CTX_callback_ctrl(handles[0].DangerousGetHandle(), Interop.SslCtrlSetTlsextServernameCallback, &OnServerName);
+        }
+
+        var context = new OpenSslServerContext(handles, selector, ring, metrics);
+        foreach (var handle in handles)
+        {
+            Contexts[handle.DangerousGetHandle()] = context;
+        }
+
+        return context;
+    }
+
+    private static SafeSslContextHandle CreateHandle(ServerCertificate certificate, TimeSpan ticketLifetime)
     {
         Interop.ERR_clear_error();
         var pointer = Interop.SSL_CTX_new(Interop.TLS_server_method());
@@ -58,7 +108,7 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
         Marshal.InitHandle(handle, pointer);
         try
         {
-            Configure(pointer, certificatePath, keyPath, ring.Options.TicketLifetime);
+            Configure(pointer, certificate, ticketLifetime);
         }
         catch
         {
@@ -66,16 +116,14 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
             throw;
         }
 
-        var context = new OpenSslServerContext(handle, ring, metrics);
-        Contexts[pointer] = context;
-        return context;
+        return handle;
     }
 
     /// <summary>Creates the <c>SSL</c> object of one connection with its two memory BIOs.</summary>
     public SafeSslHandle CreateConnection()
     {
         Interop.ERR_clear_error();
-        var ssl = Interop.SSL_new(_handle.DangerousGetHandle());
+        var ssl = Interop.SSL_new(DefaultHandle);
         if (ssl == 0)
         {
             throw new InvalidOperationException($"SSL_new failed ({Interop.TakeErrorReason()}).");
@@ -101,12 +149,17 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
 
     public void Dispose()
     {
-        Contexts.TryRemove(_handle.DangerousGetHandle(), out _);
-        _handle.Dispose();
+        foreach (var handle in _handles)
+        {
+            Contexts.TryRemove(handle.DangerousGetHandle(), out _);
+            handle.Dispose();
+        }
     }
 
-    private static void Configure(nint context, string certificatePath, string keyPath, TimeSpan ticketLifetime)
+    private static void Configure(nint context, ServerCertificate certificate, TimeSpan ticketLifetime)
     {
+        var certificatePath = certificate.CertificatePath;
+        var keyPath = certificate.KeyPath;
         Check(Interop.SSL_CTX_ctrl(context, Interop.SslCtrlSetMinProtoVersion, Interop.Tls12Version, 0) == 1,
             "setting TLS 1.2 as the minimum version");
 
@@ -118,9 +171,9 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
         Interop.SSL_CTX_ctrl(context, Interop.SslCtrlSetSessionCacheMode, Interop.SslSessionCacheOff, 0);
 
         Check(Interop.SSL_CTX_use_certificate_chain_file(context, certificatePath) == 1,
-            $"loading the certificate chain from '{certificatePath}' (Proxy:CertificatePath)");
+            $"loading the certificate chain from '{certificatePath}' ({certificate.Setting}:CertificatePath)");
         Check(Interop.SSL_CTX_use_PrivateKey_file(context, keyPath, Interop.SslFiletypePem) == 1,
-            $"loading the private key from '{keyPath}' (Proxy:KeyPath)");
+            $"loading the private key from '{keyPath}' ({certificate.Setting}:KeyPath)");
         Check(Interop.SSL_CTX_check_private_key(context) == 1,
             $"matching the key in '{keyPath}' with the certificate in '{certificatePath}'");
 
@@ -141,6 +194,39 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
         if (!succeeded)
         {
             throw new InvalidOperationException($"OpenSSL failed {step} ({Interop.TakeErrorReason() ?? "no reason given"}).");
+        }
+    }
+
+    /// <summary>
+    /// Moves the connection to the context of the certificate for the client's server name. OpenSSL calls it after it
+    /// has parsed the ClientHello extensions, also when the client sent no server name.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static int OnServerName(nint ssl, int* alert, nint argument)
+    {
+        try
+        {
+            if (!Contexts.TryGetValue(Interop.SSL_get_SSL_CTX(ssl), out var context))
+            {
+                *alert = Interop.SslAdInternalError;
+                return Interop.SslTlsextErrAlertFatal;
+            }
+
+            var name = Interop.SSL_get_servername(ssl, Interop.TlsextNametypeHostName);
+            var index = context._selector.SelectIndex(name is null ? null : Marshal.PtrToStringUTF8((nint)name));
+            if (index != 0 && Interop.SSL_set_SSL_CTX(ssl, context._handles[index].DangerousGetHandle()) == 0)
+            {
+                *alert = Interop.SslAdInternalError;
+                return Interop.SslTlsextErrAlertFatal;
+            }
+
+            return Interop.SslTlsextErrOk;
+        }
+        catch
+        {
+            // An exception must not unwind through OpenSSL's stack, so the handshake fails instead.
+            *alert = Interop.SslAdInternalError;
+            return Interop.SslTlsextErrAlertFatal;
         }
     }
 

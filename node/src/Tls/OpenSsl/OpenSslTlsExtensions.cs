@@ -14,8 +14,7 @@ internal static class OpenSslTlsExtensions
         services.AddSingleton<TicketKeyRingService>();
         services.AddHostedService(provider => provider.GetRequiredService<TicketKeyRingService>());
         services.AddSingleton(provider => OpenSslServerContext.Create(
-            settings.Proxy.CertificatePath,
-            settings.Proxy.KeyPath,
+            settings.Certificates,
             provider.GetRequiredService<TicketKeyRingService>().Ring,
             provider.GetRequiredService<TlsMetrics>()));
         return services;
