@@ -2,7 +2,6 @@ using System.Net;
 using Tandem.Node.Forwarding;
 using Tandem.Node.Tls;
 using Tandem.SessionStore;
-using Tandem.Vrrp;
 
 namespace Tandem.Node.Configuration;
 
@@ -13,7 +12,7 @@ internal sealed record NodeSettings(
     IPAddress ListenAddress,
     TrustedProxyList TrustedProxies,
     ServerCertificateSelector Certificates,
-    VrrpOptions? Vrrp,
+    VrrpSettings? Vrrp,
     SessionStoreOptions SessionStore)
 {
     /// <summary>The default certificate, served when the client's server name (SNI) matches no certificate.</summary>

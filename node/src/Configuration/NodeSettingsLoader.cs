@@ -56,39 +56,12 @@ internal static class NodeSettingsLoader
     }
 
     /// <summary>
-    /// Binds and checks the <c>Vrrp</c> section. Returns null when the section is absent or <c>Vrrp:Interface</c> is
-    /// empty, which turns VRRP off. Other <c>Vrrp</c> settings next to an empty interface are an error, because
-    /// setting them shows that VRRP was meant to run.
+    /// Binds and checks the <c>Vrrp</c> section. Returns null when VRRP is off: no <c>Vrrp:Routers</c> and an empty
+    /// <c>Vrrp:Interface</c>. Other <c>Vrrp</c> settings next to an empty interface are an error, because setting them
+    /// shows that VRRP was meant to run.
     /// </summary>
-    public static VrrpOptions? LoadVrrp(IConfiguration configuration, List<string> errors)
-    {
-        var section = configuration.GetSection(VrrpOptions.SectionName);
-        var vrrp = SectionBinder.Bind<VrrpOptions>(section, errors);
-        if (string.IsNullOrWhiteSpace(vrrp.Interface))
-        {
-            var ignored = section.GetChildren()
-                .Where(child => !child.Key.Equals(nameof(VrrpOptions.Interface), StringComparison.OrdinalIgnoreCase) && IsSet(child))
-                .Select(child => child.Path)
-                .ToList();
-            if (ignored.Count > 0)
-            {
-                errors.Add(
-                    $"Vrrp:Interface is empty, so VRRP is off and {string.Join(", ", ignored)} would be ignored. " +
-                    "Set Vrrp:Interface to the interface that carries the virtual addresses, for example eth0, " +
-                    "or remove the other Vrrp settings to run a single node without VRRP.");
-            }
-
-            return null;
-        }
-
-        // The VRRP library owns the rules for its settings, and its messages name the setting, value and fix.
-        errors.AddRange(vrrp.Validate());
-        return vrrp;
-    }
-
-    /// <summary>True when the setting, or any setting below it, has a value that is not empty.</summary>
-    private static bool IsSet(IConfigurationSection section) =>
-        !string.IsNullOrEmpty(section.Value) || section.GetChildren().Any(IsSet);
+    public static VrrpSettings? LoadVrrp(IConfiguration configuration, List<string> errors) =>
+        VrrpSettingsLoader.Load(configuration, errors);
 
     private static IPAddress? ValidateProxy(ProxyOptions proxy, List<string> errors)
     {
@@ -201,14 +174,14 @@ internal static class NodeSettingsLoader
         return new TrustedProxyList(networks);
     }
 
-    private static void ValidateSessionStore(SessionStoreOptions store, VrrpOptions? vrrp, List<string> errors)
+    private static void ValidateSessionStore(SessionStoreOptions store, VrrpSettings? vrrp, List<string> errors)
     {
         if (string.IsNullOrWhiteSpace(store.Redis))
         {
             if (vrrp is not null)
             {
                 errors.Add(
-                    $"SessionStore:Redis is empty, but VRRP is on (Vrrp:Interface '{vrrp.Interface}'). Nodes of a " +
+                    $"SessionStore:Redis is empty, but VRRP is on (Vrrp:Interface '{vrrp.Routers[0].Options.Interface}'). Nodes of a " +
                     "cluster need a shared store so affinity pins survive a failover. Set SessionStore:Redis to the " +
                     "shared Redis, for example 198.51.100.20:6379.");
             }

@@ -11,6 +11,12 @@ namespace Tandem.Node.Configuration;
 internal static class SectionBinder
 {
     public static T Bind<T>(IConfigurationSection section, List<string> errors)
+        where T : new() =>
+        BindExcept<T>(section, errors, []);
+
+    /// <summary>Binds like <see cref="Bind"/>, but skips the keys that the caller reads itself.</summary>
+    /// <param name="keysReadElsewhere">Keys of the section that are neither bound nor reported as unknown.</param>
+    public static T BindExcept<T>(IConfigurationSection section, List<string> errors, IReadOnlyCollection<string> keysReadElsewhere)
         where T : new()
     {
         var options = new T();
@@ -18,14 +24,21 @@ internal static class SectionBinder
             .GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(property => property.CanWrite)
             .ToDictionary(property => property.Name, StringComparer.OrdinalIgnoreCase);
+        var otherKeys = keysReadElsewhere;
 
         foreach (var child in section.GetChildren())
         {
+            if (otherKeys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
             if (!properties.TryGetValue(child.Key, out var property))
             {
+                var settings = properties.Keys.Concat(otherKeys).Order(StringComparer.Ordinal);
                 errors.Add(
                     $"{child.Path} is not a setting of {section.Path}. Check the spelling. The settings are " +
-                    $"{string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))}.");
+                    $"{string.Join(", ", settings)}.");
                 continue;
             }
 
@@ -93,7 +106,7 @@ internal static class SectionBinder
         return list;
     }
 
-    private static List<string> ReadList(IConfigurationSection section)
+    internal static List<string> ReadList(IConfigurationSection section)
     {
         // A JSON array binds as children "0", "1" and so on. A plain value, for example from an environment
         // variable, counts as a list of one unless it is empty.

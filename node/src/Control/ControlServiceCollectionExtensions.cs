@@ -72,7 +72,7 @@ internal static class ControlServiceCollectionExtensions
             return HealthCheckResult.Unhealthy($"{ControlToken.SettingName} is not set, so control calls are off.");
         }
 
-        return control.Vrrp?.Speaker is { State: not Tandem.Vrrp.VrrpState.Initialize }
+        return control.Vrrp?.Routers.Any(router => router.State != Tandem.Vrrp.VrrpState.Initialize) == true
             ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy("VRRP is off or not running, so there is nothing to control.");
     }

@@ -118,20 +118,28 @@ internal static partial class NodeCommands
             return ExitCodes.Success;
         }
 
-        Log.Releasing(logger, vrrp.Interface, string.Join(", ", vrrp.VirtualAddresses));
+        // Every router is released even when one fails, so that as few addresses as possible stay behind.
         using var timeout = new CancellationTokenSource(ReleaseTimeout);
-        try
+        var exitCode = ExitCodes.Success;
+        foreach (var router in vrrp.Routers)
         {
-            await VrrpSpeaker.ReleaseAddressesAsync(vrrp, logger, timeout.Token);
-        }
-        catch (Exception exception)
-        {
-            Log.ReleaseFailed(logger, vrrp.Interface, exception);
-            return ExitCodes.Failure;
+            var options = router.Options;
+            Log.Releasing(logger, options.Interface, string.Join(", ", options.VirtualAddresses));
+            try
+            {
+                await VrrpSpeaker.ReleaseAddressesAsync(options, logger, timeout.Token);
+            }
+            catch (Exception exception)
+            {
+                Log.ReleaseFailed(logger, options.Interface, exception);
+                exitCode = ExitCodes.Failure;
+                continue;
+            }
+
+            Log.Released(logger, options.Interface);
         }
 
-        Log.Released(logger, vrrp.Interface);
-        return ExitCodes.Success;
+        return exitCode;
     }
 
     private static bool IsConfigurationFileError(Exception exception) => ConfigurationFileError.IsFileError(exception);

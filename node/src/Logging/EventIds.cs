@@ -26,6 +26,11 @@ internal static class EventIds
     public const int VrrpReleased = 1108;
     public const int VrrpReleaseFailed = 1109;
     public const int VrrpNothingToRelease = 1110;
+    public const int VrrpSyncGroupFollowed = 1150;
+    public const int VrrpSyncGroupHandingOver = 1151;
+    public const int VrrpSyncGroupHandOverEnded = 1152;
+    public const int VrrpSyncGroupNotFollowing = 1153;
+    public const int VrrpSyncGroupActionFailed = 1154;
 
     // Session affinity: 1200-1299.
     public const int AffinityCookieRejected = 1200;

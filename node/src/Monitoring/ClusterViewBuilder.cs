@@ -96,20 +96,23 @@ internal sealed partial class ClusterViewBuilder(
     internal static bool IsStale(TimeSpan age, TimeSpan interval) => age > 2 * interval;
 
     /// <summary>
-    /// Lists the masters of every VRID that a current member reports, ignoring stale members: a node killed while
-    /// master keeps saying so in its last heartbeat until the heartbeat expires.
+    /// Lists the masters of every virtual router that a current member reports, by VRID and router name, ignoring
+    /// stale members: a node killed while master keeps saying so in its last heartbeat until the heartbeat expires.
     /// </summary>
     internal static IEnumerable<VirtualRouterMastership> FindMasters(IEnumerable<ClusterMember> members)
     {
-        var byVrid = new SortedDictionary<uint, List<string>>();
+        var byRouter = new SortedDictionary<(uint Vrid, string Name), List<string>>(
+            Comparer<(uint Vrid, string Name)>.Create((left, right) =>
+                left.Vrid != right.Vrid ? left.Vrid.CompareTo(right.Vrid) : string.CompareOrdinal(left.Name, right.Name)));
         foreach (var member in members.Where(m => !m.Stale))
         {
             foreach (var router in member.Status.VirtualRouters)
             {
-                if (!byVrid.TryGetValue(router.Vrid, out var masters))
+                var key = (router.Vrid, router.Name);
+                if (!byRouter.TryGetValue(key, out var masters))
                 {
                     masters = [];
-                    byVrid[router.Vrid] = masters;
+                    byRouter[key] = masters;
                 }
 
                 if (router.State == VrrpState.Master)
@@ -119,12 +122,13 @@ internal sealed partial class ClusterViewBuilder(
             }
         }
 
-        foreach (var (vrid, masters) in byVrid)
+        foreach (var ((vrid, name), masters) in byRouter)
         {
             masters.Sort(StringComparer.Ordinal);
             var mastership = new VirtualRouterMastership
             {
                 Vrid = vrid,
+                Name = name,
                 Mastership = masters.Count switch
                 {
                     0 => Mastership.NoMaster,

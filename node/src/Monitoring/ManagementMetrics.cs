@@ -118,9 +118,10 @@ internal sealed class ManagementMetrics : IDisposable
 
     private void Update()
     {
-        if (_collector.Speaker is { } speaker)
+        // NOTE: the series are labelled by VRID only, so two routers with one VRID on different interfaces share them.
+        foreach (var router in _collector.Routers)
         {
-            UpdateVrrp(speaker);
+            UpdateVrrp(router.Speaker);
         }
 
         _proxyRequests.IncTo(_collector.ProxyRequests.Requests);

@@ -243,17 +243,18 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
         }
     }
 
-    private void OnStateChanged(VrrpStateChange change) => Publish(new NodeEvent
+    private void OnStateChanged(VrrpRouter router, VrrpStateChange change) => Publish(new NodeEvent
     {
         Time = Timestamp.FromDateTimeOffset(change.At),
         StateChanged = new VrrpStateChanged
         {
             Vrid = (uint)change.VirtualRouterId,
             Transition = NodeStatusCollector.ToProto(change),
+            Router = router.Name,
         },
     });
 
-    private void OnMaintenanceChanged(VrrpMaintenanceChange change) => Publish(new NodeEvent
+    private void OnMaintenanceChanged(VrrpRouter router, VrrpMaintenanceChange change) => Publish(new NodeEvent
     {
         Time = Timestamp.FromDateTimeOffset(change.At),
         MaintenanceChanged = new MaintenanceChanged
@@ -261,6 +262,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
             Vrid = (uint)change.VirtualRouterId,
             Maintenance = change.Maintenance,
             Reason = change.Reason,
+            Router = router.Name,
         },
     });
 

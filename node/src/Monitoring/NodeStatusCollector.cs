@@ -77,8 +77,8 @@ internal sealed class NodeStatusCollector
     /// <summary>Round-trip time of the last PING to Redis, or null without Redis, before the first reply and after a failure.</summary>
     public TimeSpan? StoreRoundTripTime => _settings.UsesRedis ? _storeProbe?.RoundTripTime : null;
 
-    /// <summary>The running VRRP speaker, or null when VRRP is off or not started yet.</summary>
-    public VrrpSpeaker? Speaker => _vrrp?.Speaker;
+    /// <summary>The node's virtual routers; empty when VRRP is off.</summary>
+    public IReadOnlyList<VrrpRouter> Routers => _vrrp?.Routers ?? [];
 
     /// <summary>True between the start of the proxy listener and the start of the shutdown.</summary>
     public bool ProxyListening =>
@@ -103,7 +103,14 @@ internal sealed class NodeStatusCollector
 
         if (_settings.Vrrp is { } vrrp)
         {
-            status.VirtualRouters.Add(CollectVirtualRouter(vrrp, _vrrp?.Speaker));
+            foreach (var router in vrrp.Routers)
+            {
+                var syncGroup = vrrp.SyncGroups.FirstOrDefault(group => group.Routers.Contains(router.Name, StringComparer.OrdinalIgnoreCase));
+                var routerStatus = CollectVirtualRouter(router.Options, _vrrp?.FindRouter(router.Name)?.Speaker);
+                routerStatus.Name = router.Name;
+                routerStatus.SyncGroup = syncGroup?.Name ?? "";
+                status.VirtualRouters.Add(routerStatus);
+            }
         }
 
         return status;

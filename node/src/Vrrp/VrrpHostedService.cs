@@ -1,92 +1,99 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Tandem.Node.Configuration;
 using Tandem.Node.Logging;
 using Tandem.Vrrp;
 
 namespace Tandem.Node.Vrrp;
 
 /// <summary>
-/// Runs the VRRP speaker for the node's virtual addresses and ties it to the host's lifetime.
+/// Runs one VRRP speaker per configured virtual router, keeps the routers of each sync group in step, and ties them
+/// to the host's lifetime.
 /// </summary>
 /// <remarks>
-/// The speaker starts in <see cref="StartedAsync"/>, after Kestrel listens, so this node never takes the virtual
-/// addresses while it cannot serve them. It stops in <see cref="StoppingAsync"/>, which the host runs before any
+/// The speakers start in <see cref="StartedAsync"/>, after Kestrel listens, so this node never takes the virtual
+/// addresses while it cannot serve them. They stop in <see cref="StoppingAsync"/>, which the host runs before any
 /// hosted service's StopAsync and so before Kestrel stops accepting connections. A master sends its priority-0 advert
 /// at once, and under RFC 9568 a backup that receives it takes over after Skew_Time instead of the full down interval.
+/// Each speaker opens its own raw socket, so every socket receives the adverts of all VRIDs on its interface, and each
+/// speaker counts the other VRIDs' valid adverts as <c>OtherVrid</c>, not as invalid.
+/// NOTE: the packet checks before the VRID check (version, checksum) use the receiving router's settings, so routers
+/// on one interface that differ in <c>Version</c> or <c>ChecksumMode</c> count each other's adverts as invalid.
 /// </remarks>
 internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyncDisposable
 {
-    private readonly VrrpOptions _options;
-    private readonly ILoggerFactory _loggerFactory;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private VrrpSpeaker? _speaker;
+    private readonly VrrpSyncGroupCoordinator? _coordinator;
+    private readonly List<VrrpRouter> _started = [];
 
-    public VrrpHostedService(VrrpOptions options, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+    public VrrpHostedService(VrrpSettings settings, ILoggerFactory loggerFactory, TimeProvider timeProvider)
     {
-        _options = options;
-        _loggerFactory = loggerFactory;
-        _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("Tandem.Node.Vrrp");
+        Routers = settings.Routers
+            .Select(router => new VrrpRouter(router, new VrrpSpeaker(router.Options, loggerFactory, timeProvider))
+            {
+                SyncGroup = settings.SyncGroups.FirstOrDefault(group => group.Routers.Contains(router.Name, StringComparer.OrdinalIgnoreCase))?.Name,
+            })
+            .ToList();
+
+        foreach (var router in Routers)
+        {
+            router.Speaker.StateChanged += change => OnStateChanged(router, change);
+            router.Speaker.MaintenanceChanged += change => MaintenanceChanged?.Invoke(router, change);
+        }
+
+        if (settings.SyncGroups.Count > 0)
+        {
+            _coordinator = new VrrpSyncGroupCoordinator(
+                settings.SyncGroups,
+                Routers.Select(router => new SpeakerSyncGroupMember(router)).ToList(),
+                timeProvider,
+                loggerFactory.CreateLogger("Tandem.Node.Vrrp.SyncGroups"));
+        }
     }
 
-    public VrrpState State => _speaker?.State ?? VrrpState.Initialize;
+    /// <summary>Every virtual router in configuration order. A router's speaker is in Initialize before the start.</summary>
+    public IReadOnlyList<VrrpRouter> Routers { get; }
 
-    /// <summary>The running speaker, or null before the host has started it.</summary>
-    public VrrpSpeaker? Speaker => _speaker;
+    /// <summary>Raised after every state change of any router, on that speaker's loop, after the change is logged. Handlers must not block.</summary>
+    public event Action<VrrpRouter, VrrpStateChange>? StateChanged;
 
-    /// <summary>Raised after every state change, on the speaker's loop, after the change is logged. Handlers must not block.</summary>
-    public event Action<VrrpStateChange>? StateChanged;
+    /// <summary>Raised when a router enters or leaves maintenance mode, with the same rules as <see cref="StateChanged"/>.</summary>
+    public event Action<VrrpRouter, VrrpMaintenanceChange>? MaintenanceChanged;
 
-    /// <summary>Raised when the speaker enters or leaves maintenance mode, with the same rules as <see cref="StateChanged"/>.</summary>
-    public event Action<VrrpMaintenanceChange>? MaintenanceChanged;
+    /// <summary>Returns the router called <paramref name="name"/>, compared without case, or null.</summary>
+    public VrrpRouter? FindRouter(string name) =>
+        Routers.FirstOrDefault(router => string.Equals(router.Name, name, StringComparison.OrdinalIgnoreCase));
 
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
-        Log.Starting(
-            _logger,
-            _options.VirtualRouterId,
-            _options.Interface,
-            _options.Priority,
-            string.Join(", ", _options.VirtualAddresses));
-
-        var speaker = new VrrpSpeaker(_options, _loggerFactory, _timeProvider);
-        speaker.StateChanged += OnStateChanged;
-        speaker.MaintenanceChanged += OnMaintenanceChanged;
-        _speaker = speaker;
-
-        try
+        foreach (var router in Routers)
         {
-            await speaker.StartAsync(cancellationToken);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // Without VRRP this node would serve traffic that no failover protects, so stop the host instead.
-            Log.StartFailed(_logger, _options.VirtualRouterId, _options.Interface, exception);
-            throw;
-        }
+            var options = router.Options;
+            Log.Starting(_logger, router.Name, options.VirtualRouterId, options.Interface, options.Priority, string.Join(", ", options.VirtualAddresses));
+            try
+            {
+                await router.Speaker.StartAsync(cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Without VRRP this node would serve traffic that no failover protects, so stop the host instead. The
+                // routers started so far stop when the host disposes this service, and release their addresses.
+                Log.StartFailed(_logger, router.Name, options.VirtualRouterId, options.Interface, exception);
+                throw;
+            }
 
-        Log.Started(_logger, _options.VirtualRouterId, speaker.State);
+            _started.Add(router);
+            Log.Started(_logger, router.Name, options.VirtualRouterId, router.State);
+        }
     }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        if (_speaker is null)
-        {
-            return;
-        }
+        _coordinator?.Stop();
 
-        Log.Stopping(_logger, _options.VirtualRouterId, _speaker.State);
-        try
-        {
-            await _speaker.StopAsync(cancellationToken);
-            Log.Stopped(_logger, _options.VirtualRouterId);
-        }
-        catch (Exception exception)
-        {
-            // Keep shutting down: the release command run by the service manager removes the addresses anyway.
-            Log.StopFailed(_logger, _options.VirtualRouterId, exception);
-        }
+        // All routers stop at once, so every master's priority-0 advert goes out without waiting for the others.
+        await Task.WhenAll(_started.Select(router => StopAsync(router, cancellationToken)));
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -99,49 +106,63 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
 
     public async ValueTask DisposeAsync()
     {
-        if (_speaker is not null)
+        _coordinator?.Stop();
+        foreach (var router in Routers)
         {
-            _speaker.StateChanged -= OnStateChanged;
-            _speaker.MaintenanceChanged -= OnMaintenanceChanged;
-            await _speaker.DisposeAsync();
+            await router.Speaker.DisposeAsync();
         }
     }
 
-    private void OnStateChanged(VrrpStateChange change)
+    private async Task StopAsync(VrrpRouter router, CancellationToken cancellationToken)
     {
-        Log.StateChanged(_logger, change.VirtualRouterId, change.From, change.To, change.Reason);
-        StateChanged?.Invoke(change);
+        var vrid = router.Options.VirtualRouterId;
+        Log.Stopping(_logger, router.Name, vrid, router.State);
+        try
+        {
+            await router.Speaker.StopAsync(cancellationToken);
+            Log.Stopped(_logger, router.Name, vrid);
+        }
+        catch (Exception exception)
+        {
+            // Keep shutting down: the release command run by the service manager removes the addresses anyway.
+            Log.StopFailed(_logger, router.Name, vrid, exception);
+        }
     }
 
-    private void OnMaintenanceChanged(VrrpMaintenanceChange change) => MaintenanceChanged?.Invoke(change);
+    private void OnStateChanged(VrrpRouter router, VrrpStateChange change)
+    {
+        Log.StateChanged(_logger, router.Name, change.VirtualRouterId, change.From, change.To, change.Reason);
+        StateChanged?.Invoke(router, change);
+        _coordinator?.OnStateChanged(router.Name, change);
+    }
 
     private static partial class Log
     {
         [LoggerMessage(EventIds.VrrpStarting, LogLevel.Information,
-            "Starting VRRP: VRID {Vrid} on {Interface}, priority {Priority}, virtual addresses {VirtualAddresses}")]
-        public static partial void Starting(ILogger logger, int vrid, string @interface, int priority, string virtualAddresses);
+            "Starting VRRP router {Router}: VRID {Vrid} on {Interface}, priority {Priority}, virtual addresses {VirtualAddresses}")]
+        public static partial void Starting(ILogger logger, string router, int vrid, string @interface, int priority, string virtualAddresses);
 
-        [LoggerMessage(EventIds.VrrpStarted, LogLevel.Information, "VRRP VRID {Vrid} started in state {State}")]
-        public static partial void Started(ILogger logger, int vrid, VrrpState state);
+        [LoggerMessage(EventIds.VrrpStarted, LogLevel.Information, "VRRP router {Router} (VRID {Vrid}) started in state {State}")]
+        public static partial void Started(ILogger logger, string router, int vrid, VrrpState state);
 
         [LoggerMessage(EventIds.VrrpStateChanged, LogLevel.Information,
-            "VRRP VRID {Vrid} changed state {From} -> {To}: {Reason}")]
-        public static partial void StateChanged(ILogger logger, int vrid, VrrpState from, VrrpState to, string reason);
+            "VRRP router {Router} (VRID {Vrid}) changed state {From} -> {To}: {Reason}")]
+        public static partial void StateChanged(ILogger logger, string router, int vrid, VrrpState from, VrrpState to, string reason);
 
         [LoggerMessage(EventIds.VrrpStopping, LogLevel.Information,
-            "Stopping VRRP VRID {Vrid} in state {State} before the listener closes")]
-        public static partial void Stopping(ILogger logger, int vrid, VrrpState state);
+            "Stopping VRRP router {Router} (VRID {Vrid}) in state {State} before the listener closes")]
+        public static partial void Stopping(ILogger logger, string router, int vrid, VrrpState state);
 
-        [LoggerMessage(EventIds.VrrpStopped, LogLevel.Information, "VRRP VRID {Vrid} stopped")]
-        public static partial void Stopped(ILogger logger, int vrid);
+        [LoggerMessage(EventIds.VrrpStopped, LogLevel.Information, "VRRP router {Router} (VRID {Vrid}) stopped")]
+        public static partial void Stopped(ILogger logger, string router, int vrid);
 
         [LoggerMessage(EventIds.VrrpStartFailed, LogLevel.Critical,
-            "VRRP VRID {Vrid} failed to start on {Interface}, so the node stops. Check that the interface exists and " +
+            "VRRP router {Router} (VRID {Vrid}) failed to start on {Interface}, so the node stops. Check that the interface exists and " +
             "that the process has CAP_NET_RAW and CAP_NET_ADMIN")]
-        public static partial void StartFailed(ILogger logger, int vrid, string @interface, Exception exception);
+        public static partial void StartFailed(ILogger logger, string router, int vrid, string @interface, Exception exception);
 
         [LoggerMessage(EventIds.VrrpStopFailed, LogLevel.Error,
-            "VRRP VRID {Vrid} failed to stop cleanly, so the backup takes over only after its down interval")]
-        public static partial void StopFailed(ILogger logger, int vrid, Exception exception);
+            "VRRP router {Router} (VRID {Vrid}) failed to stop cleanly, so the backup takes over only after its down interval")]
+        public static partial void StopFailed(ILogger logger, string router, int vrid, Exception exception);
     }
 }

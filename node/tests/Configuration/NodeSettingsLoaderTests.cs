@@ -33,8 +33,11 @@ public sealed class NodeSettingsLoaderTests : IDisposable
         Assert.Empty(errors);
         Assert.NotNull(settings);
         Assert.NotNull(settings.Vrrp);
-        Assert.Equal(51, settings.Vrrp.VirtualRouterId);
-        Assert.Equal(["198.51.100.100/24"], settings.Vrrp.VirtualAddresses);
+        var router = Assert.Single(settings.Vrrp.Routers);
+        Assert.Equal("default", router.Name);
+        Assert.Equal(51, router.Options.VirtualRouterId);
+        Assert.Equal(["198.51.100.100/24"], router.Options.VirtualAddresses);
+        Assert.Empty(settings.Vrrp.SyncGroups);
         Assert.True(settings.UsesRedis);
     }
 

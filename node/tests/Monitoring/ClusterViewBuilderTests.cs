@@ -59,6 +59,27 @@ public sealed class ClusterViewBuilderTests
         Assert.Empty(ClusterViewBuilder.FindMasters([member]));
     }
 
+    [Fact]
+    public void FindMasters_ActiveActive_MasterPerRouter()
+    {
+        var nodeA = new NodeStatus { NodeName = "node-a" };
+        nodeA.VirtualRouters.Add(new VirtualRouterStatus { Vrid = 51, Name = "web", State = VrrpState.Master });
+        nodeA.VirtualRouters.Add(new VirtualRouterStatus { Vrid = 52, Name = "api", State = VrrpState.Backup });
+        var nodeB = new NodeStatus { NodeName = "node-b" };
+        nodeB.VirtualRouters.Add(new VirtualRouterStatus { Vrid = 52, Name = "api", State = VrrpState.Master });
+        nodeB.VirtualRouters.Add(new VirtualRouterStatus { Vrid = 51, Name = "web", State = VrrpState.Backup });
+
+        var routers = ClusterViewBuilder.FindMasters([new ClusterMember { Status = nodeA }, new ClusterMember { Status = nodeB }]).ToList();
+
+        Assert.Equal(2, routers.Count);
+        Assert.Equal((51u, "web"), (routers[0].Vrid, routers[0].Name));
+        Assert.Equal(["node-a"], routers[0].Masters);
+        Assert.Equal(Mastership.OneMaster, routers[0].Mastership);
+        Assert.Equal((52u, "api"), (routers[1].Vrid, routers[1].Name));
+        Assert.Equal(["node-b"], routers[1].Masters);
+        Assert.Equal(Mastership.OneMaster, routers[1].Mastership);
+    }
+
     [Theory]
     [InlineData(0, false)]
     [InlineData(2000, false)]
