@@ -35,33 +35,40 @@ internal sealed class ControlCommands(Func<NodeEndpoint, NodeControl.NodeControl
             DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
         };
 
+        var routerOption = new Option<string>("--router", "-r")
+        {
+            Description = "Name of one virtual router of the node, as the VRID column of 'tandemctl status' shows it. Default: every router of the node.",
+            DefaultValueFactory = _ => "",
+        };
+
         var switchover = new Command(
             "switchover",
             "Make the master hand over to a backup: it drains its proxy connections, sends a priority-0 advert and " +
-            "returns once the new master advertises. Run it against the master.")
+            "returns once the new master advertises. Run it against the master. Without --router it hands over every " +
+            "router the node is master of.")
         {
-            nodeOption, tokenFileOption, timeoutOption,
+            nodeOption, tokenFileOption, timeoutOption, routerOption,
         };
         switchover.SetAction((result, token) => SwitchoverAsync(
-            result.GetValue(nodeOption)!, result.GetValue(tokenFileOption)!, result.GetValue(timeoutOption), token));
+            result.GetValue(nodeOption)!, result.GetValue(tokenFileOption)!, result.GetValue(timeoutOption), result.GetValue(routerOption)!, token));
 
         var modeArgument = new Argument<string>("mode") { Description = "on to enter maintenance, off to leave it." };
         modeArgument.AcceptOnlyFromAmong("on", "off");
         var maintenance = new Command(
             "maintenance",
             "Enter or leave maintenance mode. A node in maintenance never becomes master; on the master, 'on' hands " +
-            "over first.")
+            "over first. Without --router it acts on every router of the node.")
         {
-            modeArgument, nodeOption, tokenFileOption, timeoutOption,
+            modeArgument, nodeOption, tokenFileOption, timeoutOption, routerOption,
         };
         maintenance.SetAction((result, token) => SetMaintenanceAsync(
             result.GetValue(modeArgument) == "on",
-            result.GetValue(nodeOption)!, result.GetValue(tokenFileOption)!, result.GetValue(timeoutOption), token));
+            result.GetValue(nodeOption)!, result.GetValue(tokenFileOption)!, result.GetValue(timeoutOption), result.GetValue(routerOption)!, token));
 
         return [switchover, maintenance];
     }
 
-    private async Task<int> SwitchoverAsync(string node, string tokenFile, double timeoutSeconds, CancellationToken cancellationToken)
+    private async Task<int> SwitchoverAsync(string node, string tokenFile, double timeoutSeconds, string router, CancellationToken cancellationToken)
     {
         if (await PrepareAsync(node, tokenFile, timeoutSeconds) is not var (endpoint, headers, timeout))
         {
@@ -71,15 +78,12 @@ internal sealed class ControlCommands(Func<NodeEndpoint, NodeControl.NodeControl
         return await CallAsync(endpoint, async () =>
         {
             var response = await createClient(endpoint).SwitchoverAsync(
-                new SwitchoverRequest(), headers, DateTime.UtcNow + timeout, cancellationToken);
-            await output.WriteLineAsync(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{endpoint}: handed over to {response.NewMaster} in {response.Elapsed.ToTimeSpan().TotalMilliseconds:0} ms; " +
-                $"{response.ConnectionsDrained} proxy connections were drained"));
+                new SwitchoverRequest { Router = router }, headers, DateTime.UtcNow + timeout, cancellationToken);
+            await output.WriteLineAsync(FormatSwitchover(endpoint, response));
         });
     }
 
-    private async Task<int> SetMaintenanceAsync(bool enabled, string node, string tokenFile, double timeoutSeconds, CancellationToken cancellationToken)
+    private async Task<int> SetMaintenanceAsync(bool enabled, string node, string tokenFile, double timeoutSeconds, string router, CancellationToken cancellationToken)
     {
         if (await PrepareAsync(node, tokenFile, timeoutSeconds) is not var (endpoint, headers, timeout))
         {
@@ -89,14 +93,32 @@ internal sealed class ControlCommands(Func<NodeEndpoint, NodeControl.NodeControl
         return await CallAsync(endpoint, async () =>
         {
             var response = await createClient(endpoint).SetMaintenanceAsync(
-                new SetMaintenanceRequest { Enabled = enabled }, headers, DateTime.UtcNow + timeout, cancellationToken);
+                new SetMaintenanceRequest { Enabled = enabled, Router = router }, headers, DateTime.UtcNow + timeout, cancellationToken);
             await output.WriteLineAsync(FormatMaintenance(endpoint, enabled, response));
         });
+    }
+
+    internal static string FormatSwitchover(NodeEndpoint endpoint, SwitchoverResponse response) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{endpoint}: handed over{FormatRouters(response.Routers)} to {response.NewMaster} in {response.Elapsed.ToTimeSpan().TotalMilliseconds:0} ms; " +
+        $"{response.ConnectionsDrained} proxy connections were drained");
+
+    /// <summary>Returns " router web" or " routers web, api", or nothing for the single router of older nodes and of the Vrrp section.</summary>
+    private static string FormatRouters(IReadOnlyList<string> routers)
+    {
+        var named = routers.Where(name => name is not ("" or "default")).ToList();
+        return named.Count switch
+        {
+            0 => "",
+            1 => $" router {named[0]}",
+            _ => $" routers {string.Join(", ", named)}",
+        };
     }
 
     internal static string FormatMaintenance(NodeEndpoint endpoint, bool enabled, SetMaintenanceResponse response)
     {
         var state = StateName(response.State);
+        var routers = FormatRouters(response.Routers);
         if (!response.Changed)
         {
             return $"{endpoint}: already {(enabled ? "in" : "out of")} maintenance; state {state}";
@@ -104,12 +126,12 @@ internal sealed class ControlCommands(Func<NodeEndpoint, NodeControl.NodeControl
 
         if (!enabled)
         {
-            return $"{endpoint}: left maintenance; state {state}, it may become master again";
+            return $"{endpoint}:{routers} left maintenance; state {state}, it may become master again";
         }
 
         return response.HandedOver
-            ? $"{endpoint}: handed over to {response.NewMaster} and entered maintenance; state {state}"
-            : $"{endpoint}: entered maintenance; state {state}, it will not become master until 'maintenance off'";
+            ? $"{endpoint}: handed over{routers} to {response.NewMaster} and entered maintenance; state {state}"
+            : $"{endpoint}:{routers} entered maintenance; state {state}, it will not become master until 'maintenance off'";
     }
 
     private static string StateName(VrrpState state) => state switch
@@ -193,6 +215,7 @@ internal sealed class ControlCommands(Func<NodeEndpoint, NodeControl.NodeControl
     {
         StatusCode.Unauthenticated => ($"not authenticated: {exception.Status.Detail}", ExitCodes.NodeError),
         StatusCode.FailedPrecondition => ($"rejected: {exception.Status.Detail}", ExitCodes.NodeError),
+        StatusCode.NotFound => ($"not found: {exception.Status.Detail}", ExitCodes.NodeError),
         StatusCode.DeadlineExceeded => (
             "timed out waiting for the response. The switchover may still complete: check with 'tandemctl status', " +
             "or raise --timeout.",

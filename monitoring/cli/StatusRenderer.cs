@@ -18,6 +18,9 @@ internal static class StatusRenderer
 {
     private static readonly string[] Headers = ["NODE", "AGE", "VRID", "STATE", "PRIO", "MASTER", "VIPS", "BACKENDS", "STORE", "CERT DAYS"];
 
+    /// <summary>The name a node gives the single router of its Vrrp section when Vrrp:Name is not set.</summary>
+    private const string DefaultRouterName = "default";
+
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
     /// <summary>
@@ -60,25 +63,40 @@ internal static class StatusRenderer
     }
 
     /// <summary>
-    /// Returns one line per VRID: its master, or a flag when no current node or more than one is master. Stale nodes
-    /// do not count, like on the node.
+    /// Returns one line per virtual router (VRID and name): its master, or a flag when no current node or more than
+    /// one is master. Stale nodes do not count, like on the node.
     /// </summary>
     internal static IEnumerable<string> DescribeMasters(IReadOnlyList<ClusterMember> members)
     {
-        var vrids = members.SelectMany(m => m.Status.VirtualRouters.Select(r => r.Vrid)).Distinct().Order();
-        foreach (var vrid in vrids)
+        var routers = members
+            .SelectMany(m => m.Status.VirtualRouters.Select(r => (r.Vrid, r.Name)))
+            .Distinct()
+            .OrderBy(r => r.Vrid)
+            .ThenBy(r => r.Name, StringComparer.Ordinal);
+        foreach (var (vrid, name) in routers)
         {
             var masters = members
-                .Where(m => !m.Stale && m.Status.VirtualRouters.Any(r => r.Vrid == vrid && r.State == VrrpState.Master))
+                .Where(m => !m.Stale && m.Status.VirtualRouters.Any(r => r.Vrid == vrid && r.Name == name && r.State == VrrpState.Master))
                 .Select(m => m.Status.NodeName)
                 .ToList();
+            var label = Label(vrid, name);
             yield return masters.Count switch
             {
-                0 => $"VRID {vrid}: NO MASTER among the current nodes",
-                1 => $"VRID {vrid}: master {masters[0]}",
-                _ => $"VRID {vrid}: {masters.Count} MASTERS at once: {string.Join(", ", masters)}",
+                0 => $"VRID {label}: NO MASTER among the current nodes",
+                1 => $"VRID {label}: master {masters[0]}",
+                _ => $"VRID {label}: {masters.Count} MASTERS at once: {string.Join(", ", masters)}",
             };
         }
+    }
+
+    /// <summary>
+    /// Returns the VRID followed by the router's name, for example "52 api". The name "default" of a node's single
+    /// router, and the empty name of older nodes, are left out so that such output reads as before.
+    /// </summary>
+    internal static string Label(uint vrid, string name)
+    {
+        var number = vrid.ToString(CultureInfo.InvariantCulture);
+        return string.IsNullOrEmpty(name) || name == DefaultRouterName ? number : $"{number} {name}";
     }
 
     /// <summary>Merges the members of every view by node name, keeping the youngest entry of each node.</summary>
@@ -186,7 +204,7 @@ internal static class StatusRenderer
                 return $"{time} snapshot{Environment.NewLine}{table.ToString().TrimEnd()}";
             case NodeEvent.EventOneofCase.StateChanged:
                 var change = nodeEvent.StateChanged;
-                return $"{time} vrrp vrid {change.Vrid}: {Name(change.Transition.From)} -> {Name(change.Transition.To)} ({change.Transition.Reason})";
+                return $"{time} vrrp vrid {Label(change.Vrid, change.Router)}: {Name(change.Transition.From)} -> {Name(change.Transition.To)} ({change.Transition.Reason})";
             case NodeEvent.EventOneofCase.BackendHealthChanged:
                 var health = nodeEvent.BackendHealthChanged;
                 return $"{time} backend {health.ClusterId}/{health.DestinationId}: {Name(health.Previous)} -> {Name(health.Current)}";
@@ -201,7 +219,7 @@ internal static class StatusRenderer
                     $"{time} certificate {certificate.Subject}: {certificate.DaysLeft} days left, expires {certificate.NotAfter?.ToDateTimeOffset():yyyy-MM-ddTHH:mm:ssZ} (warning from {certificate.WarningDays} days)");
             case NodeEvent.EventOneofCase.MaintenanceChanged:
                 var maintenance = nodeEvent.MaintenanceChanged;
-                return $"{time} vrrp vrid {maintenance.Vrid}: maintenance {(maintenance.Maintenance ? "on" : "off")} ({maintenance.Reason})";
+                return $"{time} vrrp vrid {Label(maintenance.Vrid, maintenance.Router)}: maintenance {(maintenance.Maintenance ? "on" : "off")} ({maintenance.Reason})";
             case NodeEvent.EventOneofCase.None:
                 return $"{time} empty event";
             default:
@@ -254,7 +272,7 @@ internal static class StatusRenderer
             [
                 status.NodeName,
                 age,
-                router.Vrid.ToString(CultureInfo.InvariantCulture),
+                Label(router.Vrid, router.Name),
                 Name(router.State),
                 router.ConfiguredPriority.ToString(CultureInfo.InvariantCulture),
                 FormatMaster(router),

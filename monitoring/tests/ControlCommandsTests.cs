@@ -38,6 +38,69 @@ public sealed class ControlCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Switchover_RouterNameSentAndShown()
+    {
+        var client = new FakeNodeControlClient
+        {
+            SwitchoverResponse = new SwitchoverResponse
+            {
+                NewMaster = "198.51.100.12",
+                Elapsed = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMilliseconds(612)),
+                Routers = { "web" },
+            },
+        };
+
+        var exitCode = await RunAsync(client, "switchover", "--router", "web", "--node", "198.51.100.11:9901", "--token-file", _tokenFile);
+
+        Assert.Equal(ExitCodes.Success, exitCode);
+        var (request, _) = Assert.Single(client.Calls);
+        Assert.Equal("web", Assert.IsType<SwitchoverRequest>(request).Router);
+        Assert.Equal(
+            "198.51.100.11:9901: handed over router web to 198.51.100.12 in 612 ms; 0 proxy connections were drained" + Environment.NewLine,
+            _output.ToString());
+    }
+
+    [Fact]
+    public async Task Switchover_WithoutRouterSendsEmptyName()
+    {
+        var client = new FakeNodeControlClient();
+
+        await RunAsync(client, "switchover", "--token-file", _tokenFile);
+
+        var (request, _) = Assert.Single(client.Calls);
+        Assert.Equal("", Assert.IsType<SwitchoverRequest>(request).Router);
+    }
+
+    [Fact]
+    public async Task Switchover_UnknownRouterExitsOne()
+    {
+        var client = new FakeNodeControlClient(new RpcException(new Status(StatusCode.NotFound, "This node has no virtual router named 'cache'.")));
+
+        var exitCode = await RunAsync(client, "switchover", "--router", "cache", "--token-file", _tokenFile);
+
+        Assert.Equal(ExitCodes.NodeError, exitCode);
+        Assert.Contains("127.0.0.1:9901: not found: This node has no virtual router named 'cache'.", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Maintenance_RouterNameSentAndShown()
+    {
+        var client = new FakeNodeControlClient
+        {
+            MaintenanceResponse = new SetMaintenanceResponse { Changed = true, State = VrrpState.Backup, Routers = { "api" } },
+        };
+
+        var exitCode = await RunAsync(client, "maintenance", "on", "-r", "api", "--node", "198.51.100.11:9901", "--token-file", _tokenFile);
+
+        Assert.Equal(ExitCodes.Success, exitCode);
+        var (request, _) = Assert.Single(client.Calls);
+        var maintenance = Assert.IsType<SetMaintenanceRequest>(request);
+        Assert.True(maintenance.Enabled);
+        Assert.Equal("api", maintenance.Router);
+        Assert.StartsWith("198.51.100.11:9901: router api entered maintenance; state backup", _output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Switchover_UnauthenticatedExitsOne()
     {
         var client = new FakeNodeControlClient(new RpcException(new Status(StatusCode.Unauthenticated, "The bearer token does not match.")));

@@ -90,6 +90,53 @@ public sealed class StatusRendererTests
     }
 
     [Fact]
+    public void Table_ActiveActiveNamesEachRouter()
+    {
+        var nodeA = ActiveActive("node-a", webState: VrrpState.Master, apiState: VrrpState.Backup);
+        var nodeB = ActiveActive("node-b", webState: VrrpState.Backup, apiState: VrrpState.Master);
+        var view = View("node-a", Member(nodeA, self: true), Member(nodeB, seconds: 0.4));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeA, nodeA, null, ExitCodes.Success, view)]);
+        var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
+
+        Assert.Equal(7, lines.Length);
+        Assert.StartsWith("node-a  live  51 web  master", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("node-a  live  52 api  backup", lines[2], StringComparison.Ordinal);
+        Assert.StartsWith("node-b  0.4s  51 web  backup", lines[3], StringComparison.Ordinal);
+        Assert.StartsWith("node-b  0.4s  52 api  master", lines[4], StringComparison.Ordinal);
+        Assert.Equal("VRID 51 web: master node-a", lines[5]);
+        Assert.Equal("VRID 52 api: master node-b", lines[6]);
+    }
+
+    [Fact]
+    public void Event_StateChangeNamesRouter()
+    {
+        var nodeEvent = new NodeEvent
+        {
+            StateChanged = new VrrpStateChanged
+            {
+                Vrid = 52,
+                Router = "api",
+                Transition = new StateTransition { From = VrrpState.Backup, To = VrrpState.Master, Reason = "no advert" },
+            },
+        };
+
+        var line = StatusRenderer.FormatEvent(NodeA, nodeEvent);
+
+        Assert.EndsWith("vrrp vrid 52 api: backup -> master (no advert)", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "51")]
+    [InlineData("default", "51")]
+    [InlineData("web", "51 web")]
+    public void Label_LeavesOutDefaultName(string name, string expected)
+    {
+        Assert.Equal(expected, StatusRenderer.Label(51, name));
+    }
+
+    [Fact]
     public void Table_TwoMastersFlagged()
     {
         var view = View("node-a", Member(TestStatuses.Master(), self: true), Member(TestStatuses.Master("node-b"), seconds: 0.5));
@@ -231,6 +278,16 @@ public sealed class StatusRendererTests
         Assert.DoesNotContain('\n', json);
         using var document = JsonDocument.Parse(json);
         Assert.Equal("node-a", document.RootElement.GetProperty("snapshot").GetProperty("nodeName").GetString());
+    }
+
+    /// <summary>A node with the routers web (VRID 51) and api (VRID 52) in the given states.</summary>
+    private static NodeStatus ActiveActive(string name, VrrpState webState, VrrpState apiState)
+    {
+        var status = TestStatuses.Master(name);
+        status.VirtualRouters.Clear();
+        status.VirtualRouters.Add(new VirtualRouterStatus { Vrid = 51, Name = "web", State = webState, ConfiguredPriority = 100 });
+        status.VirtualRouters.Add(new VirtualRouterStatus { Vrid = 52, Name = "api", State = apiState, ConfiguredPriority = 100 });
+        return status;
     }
 
     private static ClusterView View(string reportingNode, params ClusterMember[] members)
