@@ -21,6 +21,10 @@ public sealed class VrrpCounters
     private long _gratuitousArpFailures;
     private long _addressCommandFailures;
     private long _repliesSuppressed;
+    private long _notifyStarted;
+    private long _notifyFailed;
+    private long _notifyTimedOut;
+    private long _notifyDropped;
 
     /// <summary>Valid advertisements for our VRID from other nodes.</summary>
     public long AdvertisementsReceived => Interlocked.Read(ref _advertisementsReceived);
@@ -66,6 +70,18 @@ public sealed class VrrpCounters
     /// sent such a reply within its Advertisement_Interval. A steady rise means someone floods the link with such adverts.
     /// </summary>
     public long RepliesSuppressed => Interlocked.Read(ref _repliesSuppressed);
+
+    /// <summary>Runs of the notify command that started.</summary>
+    public long NotifyStarted => Interlocked.Read(ref _notifyStarted);
+
+    /// <summary>Runs of the notify command that failed to start, exited with a nonzero code or timed out.</summary>
+    public long NotifyFailed => Interlocked.Read(ref _notifyFailed);
+
+    /// <summary>Runs of the notify command killed after the timeout; <see cref="NotifyFailed"/> counts them too.</summary>
+    public long NotifyTimedOut => Interlocked.Read(ref _notifyTimedOut);
+
+    /// <summary>Runs of the notify command dropped because too many were waiting or the speaker was stopping.</summary>
+    public long NotifyDropped => Interlocked.Read(ref _notifyDropped);
 
     /// <summary>Total number of packets discarded as invalid, over all reasons.</summary>
     public long Rejected
@@ -128,4 +144,12 @@ public sealed class VrrpCounters
     internal void OnAddressCommandFailure() => Interlocked.Increment(ref _addressCommandFailures);
 
     internal void OnReplySuppressed() => Interlocked.Increment(ref _repliesSuppressed);
+
+    internal void OnNotifyStarted() => Interlocked.Increment(ref _notifyStarted);
+
+    internal void OnNotifyFailed() => Interlocked.Increment(ref _notifyFailed);
+
+    internal void OnNotifyTimedOut() => Interlocked.Increment(ref _notifyTimedOut);
+
+    internal void OnNotifyDropped() => Interlocked.Increment(ref _notifyDropped);
 }

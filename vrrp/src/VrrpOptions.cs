@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Tandem.Vrrp.Addresses;
 using Tandem.Vrrp.Packets;
+using Tandem.Vrrp.Tracking;
 
 namespace Tandem.Vrrp;
 
@@ -74,7 +75,8 @@ public sealed class VrrpOptions
     /// <summary>
     /// Number of gratuitous ARP frames sent for each virtual address on becoming master, 0 to 100 (0 sends none).
     /// The default of 5 matches the default of <c>vrrp_garp_master_repeat</c> in keepalived 2.2.7's keepalived.conf(5).
-    /// NOTE: keepalived also sends a second set 5 s later (<c>vrrp_garp_master_delay</c>); this speaker sends one set.
+    /// The later bursts of <see cref="GratuitousArpMasterDelaySeconds"/> and <see cref="GratuitousArpRefreshSeconds"/>
+    /// send as many.
     /// </summary>
     public int GratuitousArpCount { get; set; } = 5;
 
@@ -83,6 +85,40 @@ public sealed class VrrpOptions
     /// The default of 0 sends all rounds at once, like keepalived 2.2.7's default <c>vrrp_garp_interval</c> of 0.
     /// </summary>
     public int GratuitousArpIntervalMilliseconds { get; set; }
+
+    /// <summary>
+    /// Seconds after becoming master until a second burst of gratuitous ARP, 0 to 1000; 0 sends none. The default of
+    /// 5 matches keepalived 2.2.7's default <c>vrrp_garp_master_delay</c>.
+    /// </summary>
+    public int GratuitousArpMasterDelaySeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Period in seconds of the gratuitous ARP bursts while master, 0 to 86400; 0, the default, sends none
+    /// (keepalived's <c>garp_master_refresh</c>). It keeps switch and host caches right when they age entries out.
+    /// </summary>
+    public int GratuitousArpRefreshSeconds { get; set; }
+
+    /// <summary>
+    /// Seconds after the start during which a backup with <see cref="Preempt"/> does not take over from a master with
+    /// a lower priority, 0 to 1000 (keepalived's <c>preempt_delay</c>). It never delays a takeover from a silent master.
+    /// </summary>
+    public int PreemptDelaySeconds { get; set; }
+
+    /// <summary>Conditions that lower the priority or keep this node from being master while they fail.</summary>
+    public List<VrrpTrackOptions> Track { get; set; } = [];
+
+    /// <summary>Milliseconds between two checks of the <c>link:</c> and <c>file:</c> conditions of <see cref="Track"/>, 100 to 60000.</summary>
+    public int TrackIntervalMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// Absolute path of a program run on every state change with keepalived's <c>notify</c> arguments:
+    /// <c>INSTANCE</c>, the router name, <c>MASTER</c>, <c>BACKUP</c>, <c>FAULT</c> or <c>STOP</c>, and the effective
+    /// priority. It runs without a shell. Empty, the default, runs nothing.
+    /// </summary>
+    public string NotifyCommand { get; set; } = "";
+
+    /// <summary>Seconds after which a <see cref="NotifyCommand"/> run is killed, 1 to 3600.</summary>
+    public int NotifyTimeoutSeconds { get; set; } = 30;
 
     /// <summary>
     /// Checks every setting and returns one message per invalid value, each naming the setting, the value and the fix.
@@ -137,6 +173,8 @@ public sealed class VrrpOptions
         {
             errors.Add($"{SectionName}:{nameof(GratuitousArpIntervalMilliseconds)} {GratuitousArpIntervalMilliseconds} is out of range. Set it from 0 to {MaxGratuitousArpIntervalMilliseconds} milliseconds.");
         }
+
+        TrackingOptionsValidator.Validate(this, errors);
 
         return errors;
     }

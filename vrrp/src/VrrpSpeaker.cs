@@ -4,9 +4,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tandem.Vrrp.Addresses;
 using Tandem.Vrrp.Diagnostics;
+using Tandem.Vrrp.Notifications;
 using Tandem.Vrrp.Packets;
 using Tandem.Vrrp.Platform;
 using Tandem.Vrrp.StateMachine;
+using Tandem.Vrrp.Tracking;
 
 namespace Tandem.Vrrp;
 
@@ -31,6 +33,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     private readonly ILogger _socketLogger;
     private readonly Lock _lifecycleLock = new();
     private readonly LogRateLimiter<SocketError> _socketErrorLimiter;
+    private readonly TrackedConditionMonitor _tracking;
 
     private Running? _running;
     private bool _started;
@@ -49,6 +52,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         _logger = loggerFactory.CreateLogger(VrrpLogCategories.Speaker);
         _socketLogger = loggerFactory.CreateLogger(VrrpLogCategories.Socket);
         _socketErrorLimiter = new LogRateLimiter<SocketError>(timeProvider, AdvertisementReceiver.LogInterval);
+        _tracking = new TrackedConditionMonitor(options, timeProvider, loggerFactory.CreateLogger(VrrpLogCategories.Tracking));
+        InstanceName = $"VRID{options.VirtualRouterId}";
     }
 
     public VrrpOptions Options { get; }
@@ -57,6 +62,21 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     /// <summary>The last advertisement accepted from the master; null before the first one, before the start and while this node is master.</summary>
     public VrrpMasterHeard? MasterHeard => _running?.Router.MasterHeard;
+
+    /// <summary>The instance name passed to <see cref="VrrpOptions.NotifyCommand"/>; the node sets it to the router's name.</summary>
+    public string InstanceName { get; set; }
+
+    /// <summary>
+    /// The conditions of <see cref="VrrpOptions.Track"/>. The speaker checks the link and file ones; the host must call
+    /// <see cref="TrackedCondition.SetFailed"/> for the listener, pool and store ones.
+    /// </summary>
+    public IReadOnlyList<TrackedCondition> TrackedConditions => _tracking.Conditions;
+
+    /// <summary>The priority this node advertises: the configured one, lowered by failed tracked conditions.</summary>
+    public int EffectivePriority => _running?.Router.EffectivePriority ?? Options.Priority;
+
+    /// <summary>True while a tracked condition of weight 0 has failed, so that this node never becomes master.</summary>
+    public bool InFault => _running?.Router.InFault ?? false;
 
     /// <summary>The last state change, or null before the start.</summary>
     public VrrpStateChange? LastStateChange { get; private set; }
@@ -173,9 +193,22 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var destinations = unicastPeers.Count == 0 ? [VrrpPacket.Ipv4MulticastGroup] : unicastPeers;
         var advertTemplate = new AdvertTemplate(version, vrid, (ushort)Options.AdvertisementIntervalCentiseconds, addressList, info.PrimaryAddress, destinations, checksumMode, authentication);
         var actions = new RouterActions(this, transport, worker, advertTemplate);
-        var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress, version);
+        var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress, version)
+        {
+            PreemptDelay = TimeSpan.FromSeconds(Options.PreemptDelaySeconds),
+            GratuitousArpMasterDelay = TimeSpan.FromSeconds(Options.GratuitousArpMasterDelaySeconds),
+            GratuitousArpRefresh = TimeSpan.FromSeconds(Options.GratuitousArpRefreshSeconds),
+        };
         var router = new VirtualRouter(settings, actions, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.StateMachine), Counters);
+        var notifier = string.IsNullOrEmpty(Options.NotifyCommand)
+            ? null
+            : new NotifyCommandRunner(Options.NotifyCommand, TimeSpan.FromSeconds(Options.NotifyTimeoutSeconds), vrid, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.Notify), Counters);
         router.StateChanged += OnStateChanged;
+        if (notifier is not null)
+        {
+            router.StateChanged += change => Notify(notifier, router, change.To);
+            router.FaultChanged += fault => Notify(notifier, router, fault ? null : router.State);
+        }
         router.MaintenanceChanged += change => MaintenanceChanged?.Invoke(change);
 
         var localAddresses = info.LocalAddresses.ToHashSet();
@@ -189,11 +222,12 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var receiver = new AdvertisementReceiver(context, router, Counters, addressList, _timeProvider, _loggerFactory.CreateLogger(VrrpLogCategories.Packets));
 
         var stopping = new CancellationTokenSource();
-        var running = new Running(router, transport, arpSender, worker, receiver, stopping);
+        var running = new Running(router, transport, arpSender, worker, receiver, stopping) { Notifier = notifier };
         running.LogFlushTimer = _timeProvider.CreateTimer(_ => FlushSuppressedLogs(running), null, AdvertisementReceiver.LogInterval, AdvertisementReceiver.LogInterval);
         _running = running;
         running.ReceiveLoop = Task.Run(() => ReceiveLoopAsync(transport, receiver, vrid, stopping.Token), CancellationToken.None);
 
+        _tracking.Start(router);
         router.Start();
         Log.Started(_logger, vrid, router.State);
     }
@@ -217,6 +251,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         Log.Stopping(_logger, vrid, running.Router.State);
 
         // Shutdown sends the priority-0 advert through the still-open socket and queues the release of the addresses.
+        _tracking.Dispose();
         running.Router.Shutdown();
 
         await running.Stopping.CancelAsync();
@@ -224,9 +259,18 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         {
             await running.ReceiveLoop!.WaitAsync(cancellationToken);
             await running.Worker.CompleteAsync(cancellationToken);
+            if (running.Notifier is { } notifier)
+            {
+                await notifier.StopAsync(cancellationToken);
+            }
         }
         finally
         {
+            if (running.Notifier is { } notifier)
+            {
+                await notifier.DisposeAsync();
+            }
+
             running.LogFlushTimer?.Dispose();
             FlushSuppressedLogs(running);
             running.Router.Dispose();
@@ -302,6 +346,26 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         }
 
         StateChanged?.Invoke(change);
+    }
+
+    /// <summary>Queues a notify run for <paramref name="state"/>, or for FAULT when it is null.</summary>
+    private void Notify(NotifyCommandRunner notifier, VirtualRouter router, VrrpState? state)
+    {
+        // A backup in fault reports FAULT once, from FaultChanged, rather than BACKUP on every change.
+        if (state == VrrpState.Backup && router.InFault)
+        {
+            return;
+        }
+
+        var name = state switch
+        {
+            VrrpState.Master => "MASTER",
+            VrrpState.Backup => "BACKUP",
+            VrrpState.Initialize => "STOP",
+            null => "FAULT",
+            _ => throw new NotSupportedException($"Unknown VRRP state {state}."),
+        };
+        notifier.Enqueue(InstanceName, name, router.EffectivePriority);
     }
 
     private async Task ReceiveLoopAsync(IVrrpTransport transport, AdvertisementReceiver receiver, byte vrid, CancellationToken stopping)
@@ -397,6 +461,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         public Task? ReceiveLoop { get; set; }
 
         public bool Stopped { get; set; }
+
+        public NotifyCommandRunner? Notifier { get; init; }
     }
 
     /// <summary>The fields that every advert of this speaker shares, and where it goes.</summary>

@@ -62,4 +62,11 @@ internal static class VrrpEventIds
     public const int SpeakerStopping = 102;
     public const int SpeakerStopped = 103;
     public const int InterfaceResolved = 104;
+
+    // Tracked conditions and notifications, 120-139.
+    public const int TrackedConditionFailed = 120;
+    public const int TrackedConditionRecovered = 121;
+    public const int NotifyCommandFailed = 122;
+    public const int NotifyCommandTimedOut = 123;
+    public const int NotifyCommandDropped = 124;
 }

@@ -95,11 +95,13 @@ internal sealed partial class VirtualRouter
     private void EnterFault()
     {
         Log.FaultEntered(_logger, _settings.VirtualRouterId, _state, _faultCause);
-        RaiseFaultChanged(true);
         if (_state == VrrpState.Master)
         {
             ChangeState(VrrpState.Backup, $"tracked condition failed: {_faultCause}");
         }
+
+        // Raised after the move to Backup, so that a subscriber sees the fault as the latest change.
+        RaiseFaultChanged(true);
     }
 
     private void LeaveFault()
