@@ -68,7 +68,7 @@ internal sealed partial class VrrpSyncGroupCoordinator
     {
     }
 
-    /// <summary>Creates a coordinator; with <paramref name="runInline"/> it acts inside <see cref="OnStateChanged"/>, for tests.</summary>
+    /// <summary>Creates a coordinator. With <paramref name="runInline"/> it acts inside <see cref="OnStateChanged"/>, for tests.</summary>
     internal VrrpSyncGroupCoordinator(IReadOnlyList<VrrpSyncGroupSettings> groups, IReadOnlyList<ISyncGroupMember> members, TimeProvider timeProvider, ILogger logger, bool runInline)
     {
         _timeProvider = timeProvider;
