@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Tandem.ClusterTests.Lab;
+using Tandem.ClusterTests.Lab.Client;
+using Tandem.ClusterTests.Lab.Network;
+using Tandem.ClusterTests.Lab.Nodes;
+using Tandem.ClusterTests.Lab.Processes;
+using Tandem.ClusterTests.Tests.Monitoring;
+
+namespace Tandem.ClusterTests.Tests.Vrrp;
+
+/// <summary>
+/// Two nodes, each running two virtual routers with crossed priorities, so that node-a is master of the router "web"
+/// (VRID 51, 198.51.100.100) and node-b of "api" (VRID 52, 198.51.100.101). Both addresses serve HTTPS through the
+/// proxy at once. Then node-a is killed with SIGKILL and released, as systemd's ExecStopPost would, and node-b must
+/// hold and serve both addresses.
+/// </summary>
+public sealed class ActiveActiveLabTests(ITestOutputHelper output)
+{
+    private const byte HighPriority = 150;
+    private const byte LowPriority = 100;
+
+    private static readonly IPAddress WebAddress = LabTopology.VirtualAddress;
+    private static readonly IPAddress ApiAddress = IPAddress.Parse("198.51.100.101");
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
+
+    [Fact(Timeout = 120_000)]
+    public async Task ActiveActive_KilledNodeLeavesBothToPeer()
+    {
+        await ManagementLab.RequireAsync();
+
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        ClusterLab lab = await ClusterLab.CreateAsync(new ClusterLabOptions(), _logger, TimeProvider.System, cancellationToken);
+        await using (lab)
+        {
+            LabTopology topology = lab.Topology;
+            NodeSettings settings = lab.Options.Nodes;
+            await lab.StartRedisAsync(cancellationToken);
+            await lab.StartBackendsAsync(cancellationToken);
+
+            string configA = StartNode(lab, topology.NodeA, webPriority: HighPriority, apiPriority: LowPriority);
+            StartNode(lab, topology.NodeB, webPriority: LowPriority, apiPriority: HighPriority);
+            await WaitForHttpsAsync(lab, topology.NodeA, cancellationToken);
+            await WaitForHttpsAsync(lab, topology.NodeB, cancellationToken);
+
+            // Before: each node has its own address and not the other's, for a whole down interval of the backups,
+            // which shows that each backup hears the other node's adverts for its VRID.
+            Assert.True(
+                await Poll.UntilAsync(token => IsSplitAsync(lab, token), lab.Options.StartupTimeout, PollInterval, TimeProvider.System, cancellationToken),
+                $"node-a never held only {WebAddress} while node-b held only {ApiAddress}.{Environment.NewLine}{lab.DescribeProcesses()}");
+            await Task.Delay(settings.ActiveDownInterval(LowPriority), TimeProvider.System, cancellationToken);
+            Assert.True(await IsSplitAsync(lab, cancellationToken), $"The addresses moved while both nodes ran.{Environment.NewLine}{lab.DescribeProcesses()}");
+
+            await AssertServedByAsync(lab, WebAddress, topology.NodeA, cancellationToken);
+            await AssertServedByAsync(lab, ApiAddress, topology.NodeB, cancellationToken);
+
+            CommandResult status = await ManagementLab.RunTandemctlAsync(
+                lab, ["status", "--node", ManagementLab.Endpoint(topology.NodeA), "--node", ManagementLab.Endpoint(topology.NodeB)], cancellationToken);
+            output.WriteLine($"$ tandemctl status{Environment.NewLine}{status.StandardOutput}{status.StandardError}");
+            Assert.Equal(0, status.ExitCode);
+            Assert.Contains("VRID 51 web: master node-a", status.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("VRID 52 api: master node-b", status.StandardOutput, StringComparison.Ordinal);
+
+            // Fault: SIGKILL sends no priority-0 advert, so node-b's web router waits its whole Active_Down_Interval.
+            var sinceKill = Stopwatch.StartNew();
+            lab.NodeProcess(topology.NodeA).KillHard();
+            CommandResult release = await RunReleaseAsync(lab, topology.NodeA, configA, cancellationToken);
+            output.WriteLine($"release of node-a: exit {release.ExitCode} in {release.Duration.TotalMilliseconds:0} ms");
+            Assert.Equal(0, release.ExitCode);
+
+            TimeSpan bound = settings.TakeoverBound(LowPriority);
+            bool tookOver = await Poll.UntilAsync(
+                async token => await lab.Network.HasAddressAsync(topology.NodeB, WebAddress, token)
+                    && (await lab.Client.GetHttpsAsync(new IPEndPoint(WebAddress, LabTopology.ProxyPort), "/", null, token)).Succeeded,
+                bound + TimeSpan.FromSeconds(5),
+                PollInterval,
+                TimeProvider.System,
+                cancellationToken);
+            TimeSpan takeover = sinceKill.Elapsed;
+            output.WriteLine($"node-b served {WebAddress} {takeover.TotalMilliseconds:0} ms after the SIGKILL of node-a (bound {bound.TotalMilliseconds:0} ms)");
+            Assert.True(tookOver, $"node-b did not serve {WebAddress} after node-a died.{Environment.NewLine}{lab.DescribeProcesses()}");
+            Assert.True(takeover <= bound, $"node-b took {takeover.TotalMilliseconds:0} ms to serve {WebAddress}, more than {bound.TotalMilliseconds:0} ms.");
+
+            // After: node-b has and serves both addresses, and the api router never moved.
+            Assert.True(await lab.Network.HasAddressAsync(topology.NodeB, WebAddress, cancellationToken));
+            Assert.True(await lab.Network.HasAddressAsync(topology.NodeB, ApiAddress, cancellationToken));
+            Assert.False(await lab.Network.HasAddressAsync(topology.NodeA, WebAddress, cancellationToken));
+            await AssertServedByAsync(lab, WebAddress, topology.NodeB, cancellationToken);
+            await AssertServedByAsync(lab, ApiAddress, topology.NodeB, cancellationToken);
+        }
+
+        Assert.Empty(lab.TeardownProblems);
+    }
+
+    /// <summary>Starts <paramref name="node"/> with the routers web and api at the given priorities, and returns its config path.</summary>
+    private static string StartNode(ClusterLab lab, LabHost node, byte webPriority, byte apiPriority)
+    {
+        string configPath = MultiRouterConfigFile.Write(
+            lab.RunDirectory,
+            lab.Topology,
+            node,
+            [new LabRouter("web", 51, WebAddress, webPriority), new LabRouter("api", 52, ApiAddress, apiPriority)],
+            lab.Options.Nodes,
+            lab.Certificate);
+        lab.StartProcess(
+            node.Name,
+            node.Namespace,
+            LabPaths.DotnetHost,
+            [
+                lab.NodeAssemblyPath, "--config", configPath,
+                $"--Management:Address={node.Address}",
+                $"--Management:Port={ManagementLab.ManagementPort}",
+                $"--Management:MetricsPort={ManagementLab.MetricsPort}",
+                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
+            ]);
+        return configPath;
+    }
+
+    private static async Task WaitForHttpsAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
+    {
+        var endpoint = new IPEndPoint(node.Address, LabTopology.ProxyPort);
+        bool ready = await Poll.UntilAsync(
+            async token => (await lab.Client.GetHttpsAsync(endpoint, "/ready", null, token)).StatusCode is not null,
+            lab.Options.StartupTimeout,
+            TimeSpan.FromMilliseconds(100),
+            TimeProvider.System,
+            cancellationToken);
+        Assert.True(ready, $"{node.Name} did not serve HTTPS on {endpoint}.{Environment.NewLine}{lab.DescribeProcesses()}");
+    }
+
+    /// <summary>True while node-a has only the web address and node-b only the api address.</summary>
+    private static async Task<bool> IsSplitAsync(ClusterLab lab, CancellationToken cancellationToken)
+    {
+        LabTopology topology = lab.Topology;
+        return await lab.Network.HasAddressAsync(topology.NodeA, WebAddress, cancellationToken)
+            && !await lab.Network.HasAddressAsync(topology.NodeA, ApiAddress, cancellationToken)
+            && await lab.Network.HasAddressAsync(topology.NodeB, ApiAddress, cancellationToken)
+            && !await lab.Network.HasAddressAsync(topology.NodeB, WebAddress, cancellationToken);
+    }
+
+    /// <summary>Checks that an HTTPS request to <paramref name="address"/> succeeds and that <paramref name="node"/> proxied it.</summary>
+    private static async Task AssertServedByAsync(ClusterLab lab, IPAddress address, LabHost node, CancellationToken cancellationToken)
+    {
+        ProbeResult result = await lab.Client.GetHttpsAsync(new IPEndPoint(address, LabTopology.ProxyPort), "/", null, cancellationToken);
+        Assert.True(result.Succeeded, $"GET https://{address}/ failed: {result.Failure} {result.Detail}");
+        Assert.Equal(node.Address, result.Reply?.PeerAddress);
+    }
+
+    /// <summary>Runs <c>tandem-node release</c> in the namespace of <paramref name="node"/>, as systemd's ExecStopPost would.</summary>
+    private static Task<CommandResult> RunReleaseAsync(ClusterLab lab, LabHost node, string configPath, CancellationToken cancellationToken) =>
+        CommandRunner.RunAsync(
+            "ip",
+            ["netns", "exec", node.Namespace, LabPaths.DotnetHost, lab.NodeAssemblyPath, "release", "--config", configPath],
+            TimeSpan.FromSeconds(30),
+            cancellationToken);
+}
