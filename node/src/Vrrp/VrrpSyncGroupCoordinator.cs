@@ -38,15 +38,15 @@ internal interface ISyncGroupMember
 /// <para>
 /// A member that leaves Master for any state (Backup, or Initialize when it stops) makes every other master of the
 /// group hand over: a priority-0 advert, then Backup once the peer's router advertises. The hand-over keeps the
-/// addresses until then, so a group never leaves an address without a holder. That differs from keepalived 2.2,
-/// which moves the other members to Backup at once.
+/// addresses until then, so a group never leaves an address without a holder. That differs from keepalived
+/// (<c>vrrp_sync_backup</c> in vrrp_sync.c of v2.4.1), which moves the other members to Backup at once.
 /// </para>
 /// <para>
 /// A member that becomes Master brings along the group's backups whose master is silent (it missed two adverts), as
 /// when the peer node died and their own Master_Down_Timer is about to fire. A backup that still hears its master is
 /// left to the election: the peer's group hands that router over when the peer runs the same group. keepalived
-/// instead holds every member back until all of them want Master (<c>vrrp_sync_can_goto_master</c> in keepalived's
-/// vrrp_sync.c), which needs a hook in the state machine that this coordinator does not have.
+/// instead keeps every member in Backup until all of them want Master (<c>vrrp_sync_can_goto_master</c> in the same
+/// file), which needs a hook in the state machine that this coordinator does not have.
 /// </para>
 /// <para>
 /// Changes made by the coordinator carry the reason prefix "sync group NAME:" and do not trigger it again, so one
