@@ -26,6 +26,12 @@ public sealed class SessionStoreOptions
     /// <summary>Maximum time of one attempt to connect to Redis, in milliseconds.</summary>
     public int ConnectTimeoutMilliseconds { get; set; } = 2000;
 
+    /// <summary>
+    /// What the node does when a session's pinned destination is unhealthy or gone: <c>Repin</c> moves the session to
+    /// a healthy destination that every node picks alike, <c>Fail</c> answers 503. The node parses and checks it.
+    /// </summary>
+    public string UnhealthyPinPolicy { get; set; } = "Repin";
+
     public TimeSpan AffinityTtl => TimeSpan.FromSeconds(AffinityTtlSeconds);
 
     public TimeSpan OperationTimeout => TimeSpan.FromMilliseconds(OperationTimeoutMilliseconds);

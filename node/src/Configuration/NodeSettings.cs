@@ -1,5 +1,6 @@
 using System.Net;
 using Tandem.Node.Forwarding;
+using Tandem.Node.SessionAffinity;
 using Tandem.Node.Tls;
 using Tandem.SessionStore;
 
@@ -21,6 +22,9 @@ internal sealed record NodeSettings(
     public bool VrrpEnabled => Vrrp is not null;
 
     public bool UsesRedis => !string.IsNullOrWhiteSpace(SessionStore.Redis);
+
+    /// <summary>The unhealthy-pin policy of the affinity cookie; the loader has checked that the setting names one.</summary>
+    public UnhealthyPinPolicy UnhealthyPinPolicy => Enum.Parse<UnhealthyPinPolicy>(SessionStore.UnhealthyPinPolicy, ignoreCase: true);
 
     /// <summary>The TLS engine of the proxy listener; the loader has checked that the setting names one.</summary>
     public TlsEngine TlsEngine => Enum.Parse<TlsEngine>(Proxy.TlsEngine, ignoreCase: true);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Tandem.Node.Forwarding;
+using Tandem.Node.SessionAffinity;
 using Tandem.Node.Tls;
 using Tandem.SessionStore;
 using Tandem.Vrrp;
@@ -189,6 +190,13 @@ internal static class NodeSettingsLoader
         else
         {
             ValidateRedisConfiguration(store.Redis, errors);
+        }
+
+        if (!Enum.TryParse<UnhealthyPinPolicy>(store.UnhealthyPinPolicy, ignoreCase: true, out var policy) || !Enum.IsDefined(policy))
+        {
+            errors.Add(
+                $"SessionStore:UnhealthyPinPolicy: '{store.UnhealthyPinPolicy}' is not a policy. Set Repin to move a " +
+                "session whose destination is unhealthy to a healthy one, or Fail to answer 503 until it recovers.");
         }
 
         if (store.AffinityTtlSeconds < 1)

@@ -179,9 +179,14 @@ internal static partial class NodeApplication
             return pins;
         });
 
+        services.AddSingleton(new ClusterCookieOptions(settings.UnhealthyPinPolicy));
         if (settings.TlsEngine == TlsEngine.OpenSsl)
         {
             services.AddOpenSslTls(settings);
+
+            // The destination hints in affinity cookies take their keys from the ticket key ring, which only the
+            // OpenSSL engine has, so with SslStream the cookie carries the session id alone.
+            services.AddSingleton(provider => new DestinationHints(provider.GetRequiredService<TicketKeyRingService>().Ring));
         }
 
         services.AddReverseProxyServices(configuration.GetSection("ReverseProxy"));

@@ -75,6 +75,7 @@ internal static class ReverseProxyValidation
 
         foreach (var cluster in proxyConfig.Clusters)
         {
+            AffinityCookieOptions.Validate(cluster.ClusterId, cluster.SessionAffinity, errors);
             if (cluster.Destinations is null || cluster.Destinations.Count == 0)
             {
                 warnings.Add(

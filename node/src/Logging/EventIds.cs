@@ -37,6 +37,9 @@ internal static class EventIds
     public const int PinnedDestinationUnavailable = 1201;
     public const int PinNotShared = 1202;
     public const int PinCreated = 1203;
+    public const int RoutedByHint = 1204;
+    public const int Repinned = 1205;
+    public const int UnhealthyPinRejected = 1206;
 
     // Monitoring and the management listener: 1300-1399.
     public const int ManagementListening = 1300;

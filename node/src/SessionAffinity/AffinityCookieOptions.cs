@@ -9,6 +9,35 @@ namespace Tandem.Node.SessionAffinity;
 /// </summary>
 internal static class AffinityCookieOptions
 {
+    /// <summary>
+    /// Checks the <c>SessionAffinity:Cookie</c> settings of a cluster that uses the <c>ClusterCookie</c> policy and adds
+    /// one error per invalid attribute that YARP 2.3's validator lets through, because a browser would drop or misplace
+    /// the cookie. YARP itself rejects an Expiration or MaxAge that is not positive.
+    /// </summary>
+    public static void Validate(string clusterId, SessionAffinityConfig? affinity, List<string> errors)
+    {
+        if (affinity is not { Enabled: true, Cookie: { } cookie }
+            || !string.Equals(affinity.Policy, ClusterCookieAffinityPolicy.PolicyName, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        var prefix = $"ReverseProxy:Clusters:{clusterId}:SessionAffinity:Cookie";
+        if (cookie.SameSite == SameSiteMode.None && cookie.SecurePolicy == CookieSecurePolicy.None)
+        {
+            // Browsers reject a SameSite=None cookie that lacks the Secure attribute (RFC 6265bis, "SameSite" section).
+            errors.Add(
+                $"{prefix}:SameSite: None requires the Secure attribute, but {prefix}:SecurePolicy is None. " +
+                "Set SecurePolicy to Always, or SameSite to Lax or Strict.");
+        }
+
+        if (cookie.Path is { } path && !path.StartsWith('/'))
+        {
+            // RFC 6265 §5.2.4: a Path that does not start with '/' is ignored, so the cookie would get a default path.
+            errors.Add($"{prefix}:Path: '{path}' does not start with '/'. Set a path such as / or /app.");
+        }
+    }
+
     public static CookieOptions Create(SessionAffinityCookieConfig? config, bool isHttps, TimeProvider timeProvider)
     {
         var secure = config?.SecurePolicy switch

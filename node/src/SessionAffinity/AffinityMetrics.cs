@@ -15,6 +15,12 @@ internal sealed class AffinityMetrics
     private readonly Counter<long> _pinsCreatedCounter;
     private readonly Counter<long> _pinsNotSharedCounter;
     private readonly Counter<long> _pinnedDestinationUnavailableCounter;
+    private readonly Counter<long> _routedByHintCounter;
+    private readonly Counter<long> _repinnedCounter;
+    private readonly Counter<long> _unhealthyPinRejectedCounter;
+    private long _routedByHint;
+    private long _repinned;
+    private long _unhealthyPinRejected;
     private long _pinsCreated;
     private long _pinsNotShared;
     private long _pinnedDestinationUnavailable;
@@ -37,7 +43,43 @@ internal sealed class AffinityMetrics
         _pinnedDestinationUnavailableCounter = meter.CreateCounter<long>(
             "tandem.affinity.pinned_destination_unavailable",
             unit: "{request}",
-            description: "Requests whose pinned destination was not available, handled by the cluster's FailurePolicy.");
+            description: "Requests whose pinned destination was not available, handled by SessionStore:UnhealthyPinPolicy.");
+        _routedByHintCounter = meter.CreateCounter<long>(
+            "tandem.affinity.routed_by_hint",
+            unit: "{request}",
+            description: "Requests routed by the cookie's destination hint because neither the local cache nor Redis had the pin.");
+        _repinnedCounter = meter.CreateCounter<long>(
+            "tandem.affinity.repinned",
+            unit: "{request}",
+            description: "Sessions moved from an unavailable destination to one picked by rendezvous hashing.");
+        _unhealthyPinRejectedCounter = meter.CreateCounter<long>(
+            "tandem.affinity.unhealthy_pin_rejected",
+            unit: "{request}",
+            description: "Requests answered 503 because their pinned destination was unavailable and the policy is Fail.");
+    }
+
+    public long RoutedByHint => Volatile.Read(ref _routedByHint);
+
+    public long Repinned => Volatile.Read(ref _repinned);
+
+    public long UnhealthyPinRejected => Volatile.Read(ref _unhealthyPinRejected);
+
+    public void RecordRoutedByHint()
+    {
+        Interlocked.Increment(ref _routedByHint);
+        _routedByHintCounter.Add(1);
+    }
+
+    public void RecordRepinned()
+    {
+        Interlocked.Increment(ref _repinned);
+        _repinnedCounter.Add(1);
+    }
+
+    public void RecordUnhealthyPinRejected()
+    {
+        Interlocked.Increment(ref _unhealthyPinRejected);
+        _unhealthyPinRejectedCounter.Add(1);
     }
 
     public long PinsCreated => Volatile.Read(ref _pinsCreated);

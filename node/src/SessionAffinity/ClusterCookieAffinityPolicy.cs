@@ -16,8 +16,14 @@ namespace Tandem.Node.SessionAffinity;
 /// <remarks>
 /// YARP 2.3 calls <see cref="FindAffinitizedDestinationsAsync"/> from its affinity middleware and
 /// <see cref="AffinitizeResponseAsync"/> from a response transform, which runs before the response headers go to the
-/// client. The new pin is therefore stored before the client can send a second request to the other node. A cookie
-/// that is malformed or names no known pin is treated as absent and counted by reason.
+/// client. The new pin is therefore stored before the client can send a second request to the other node.
+/// <para>
+/// The cookie value is the session id, followed by a dot and a <see cref="DestinationHints">destination hint</see>
+/// when the node has a ticket key ring. A pin is looked up in the local cache, then in Redis within
+/// <c>SessionStore:OperationTimeoutMilliseconds</c>, then taken from the hint. A cookie or hint that is malformed,
+/// forged, expired or names no known pin is treated as absent and counted by reason. A cookie without a hint, as
+/// nodes without hints write it, still routes by its pin.
+/// </para>
 /// </remarks>
 internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPolicy
 {
@@ -29,17 +35,23 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
     private readonly AffinityPins _pins;
     private readonly AffinityMetrics _metrics;
     private readonly TimeProvider _timeProvider;
+    private readonly DestinationHints? _hints;
+    private readonly UnhealthyPinPolicy _unhealthyPinPolicy;
     private readonly ILogger _logger;
 
     public ClusterCookieAffinityPolicy(
         AffinityPins pins,
         AffinityMetrics metrics,
         TimeProvider timeProvider,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        DestinationHints? hints = null,
+        ClusterCookieOptions? options = null)
     {
         _pins = pins;
         _metrics = metrics;
         _timeProvider = timeProvider;
+        _hints = hints;
+        _unhealthyPinPolicy = options?.UnhealthyPinPolicy ?? UnhealthyPinPolicy.Repin;
         _logger = loggerFactory.CreateLogger("Tandem.Node.SessionAffinity");
     }
 
@@ -52,37 +64,53 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         IReadOnlyList<DestinationState> destinations,
         CancellationToken cancellationToken)
     {
-        if (!context.Request.Cookies.TryGetValue(config.AffinityKeyName, out var sessionId) || string.IsNullOrEmpty(sessionId))
+        if (!context.Request.Cookies.TryGetValue(config.AffinityKeyName, out var value) || string.IsNullOrEmpty(value))
         {
             return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);
         }
 
-        if (!SessionId.IsWellFormed(sessionId))
+        if (!AffinityCookieValue.TryParse(value, out var sessionId, out var hint))
         {
-            Reject(cluster.ClusterId, CookieRejectReason.Malformed, $"{sessionId.Length} characters");
+            Reject(cluster.ClusterId, CookieRejectReason.Malformed, $"{value.Length} characters");
             return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);
         }
 
         var pin = await _pins.LookUpAsync(cluster.ClusterId, sessionId, cancellationToken);
+        string pinnedId;
+        var fromHint = false;
         switch (pin.Status)
         {
             case AffinityLookupStatus.Found:
+                pinnedId = pin.DestinationId!;
                 break;
             case AffinityLookupStatus.NotFound:
-                Reject(cluster.ClusterId, CookieRejectReason.Unknown, SessionId.Redact(sessionId));
-                return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);
             case AffinityLookupStatus.Unavailable:
-                Reject(cluster.ClusterId, CookieRejectReason.StoreUnavailable, SessionId.Redact(sessionId));
-                return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);
+                if (ResolveHint(cluster, sessionId, hint, destinations) is not { } hinted)
+                {
+                    var reason = pin.Status == AffinityLookupStatus.NotFound
+                        ? CookieRejectReason.Unknown
+                        : CookieRejectReason.StoreUnavailable;
+                    Reject(cluster.ClusterId, reason, SessionId.Redact(sessionId));
+                    return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);
+                }
+
+                pinnedId = hinted;
+                fromHint = true;
+                _metrics.RecordRoutedByHint();
+                Log.RoutedByHint(_logger, cluster.ClusterId, pinnedId, SessionId.Redact(sessionId), pin.Status);
+                break;
             default:
                 throw new NotSupportedException($"Pin lookup status '{pin.Status}' is not supported.");
         }
 
+        // A cookie without a hint, or with one under a retiring key, gets a fresh hint with the response.
+        var needsCookie = _hints is not null && (hint is null || !_hints.IsCurrent(hint));
         foreach (var destination in destinations)
         {
-            if (string.Equals(destination.DestinationId, pin.DestinationId, StringComparison.Ordinal))
+            if (string.Equals(destination.DestinationId, pinnedId, StringComparison.Ordinal))
             {
-                context.Items[PinItemKey] = new RequestPin(sessionId, destination.DestinationId, pin.NeedsRefresh);
+                // A pin from the hint is missing from this node's cache, and maybe from Redis, so it is written again.
+                context.Items[PinItemKey] = new RequestPin(sessionId, destination.DestinationId, pin.NeedsRefresh || fromHint, needsCookie);
                 if (pin.NeedsWriteBack)
                 {
                     _pins.StartWriteBack(cluster.ClusterId, sessionId, destination.DestinationId);
@@ -93,11 +121,7 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
             }
         }
 
-        // The pinned destination is unhealthy or gone from the configuration. The cluster's FailurePolicy decides:
-        // Redistribute (the default) picks another destination, and the response then carries a new pin.
-        _metrics.RecordPinnedDestinationUnavailable();
-        Log.PinnedDestinationUnavailable(_logger, cluster.ClusterId, pin.DestinationId!, SessionId.Redact(sessionId));
-        return new AffinityResult(null, AffinityStatus.DestinationNotFound);
+        return HandleUnavailablePin(context, cluster, sessionId, pinnedId, destinations);
     }
 
     public async ValueTask AffinitizeResponseAsync(
@@ -129,6 +153,11 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
                 await StorePinAsync(cluster.ClusterId, pin.SessionId, destination.DestinationId, cancellationToken);
             }
 
+            if (pin.NeedsCookie)
+            {
+                AppendCookie(context, cluster.ClusterId, config, pin.SessionId, destination.DestinationId);
+            }
+
             return;
         }
 
@@ -136,11 +165,7 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         await StorePinAsync(cluster.ClusterId, sessionId, destination.DestinationId, cancellationToken);
         _metrics.RecordPinCreated();
         Log.PinCreated(_logger, cluster.ClusterId, destination.DestinationId, SessionId.Redact(sessionId));
-
-        context.Response.Cookies.Append(
-            config.AffinityKeyName,
-            sessionId,
-            AffinityCookieOptions.Create(config.Cookie, context.Request.IsHttps, _timeProvider));
+        AppendCookie(context, cluster.ClusterId, config, sessionId, destination.DestinationId);
     }
 
     public AffinityResult FindAffinitizedDestinations(
@@ -159,6 +184,93 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         throw new NotSupportedException(
             $"The {PolicyName} policy writes pins to a remote store. Call {nameof(AffinitizeResponseAsync)}.");
 
+    /// <summary>
+    /// Applies <c>SessionStore:UnhealthyPinPolicy</c> to a session whose pinned destination is not among the available
+    /// <paramref name="destinations"/>, because it is unhealthy or gone from the configuration.
+    /// </summary>
+    private AffinityResult HandleUnavailablePin(
+        HttpContext context,
+        ClusterState cluster,
+        string sessionId,
+        string pinnedId,
+        IReadOnlyList<DestinationState> destinations)
+    {
+        _metrics.RecordPinnedDestinationUnavailable();
+        Log.PinnedDestinationUnavailable(_logger, cluster.ClusterId, pinnedId, SessionId.Redact(sessionId), _unhealthyPinPolicy);
+
+        switch (_unhealthyPinPolicy)
+        {
+            case UnhealthyPinPolicy.Fail:
+                // An empty list of available destinations makes YARP 2.3 return 503 without forwarding, and the pin stays
+                // for when the destination recovers.
+                _metrics.RecordUnhealthyPinRejected();
+                Log.UnhealthyPinRejected(_logger, cluster.ClusterId, pinnedId, SessionId.Redact(sessionId));
+                return new AffinityResult([], AffinityStatus.OK);
+
+            case UnhealthyPinPolicy.Repin:
+                if (RendezvousHash.Pick(sessionId, destinations) is not { } chosen)
+                {
+                    // No destination is available at all, so the cluster's FailurePolicy decides.
+                    return new AffinityResult(null, AffinityStatus.DestinationNotFound);
+                }
+
+                context.Items[PinItemKey] = new RequestPin(sessionId, chosen.DestinationId, NeedsRefresh: true, NeedsCookie: true);
+                _metrics.RecordRepinned();
+                Log.Repinned(_logger, cluster.ClusterId, pinnedId, chosen.DestinationId, SessionId.Redact(sessionId));
+                return new AffinityResult(chosen, AffinityStatus.OK);
+
+            default:
+                throw new NotSupportedException($"Unhealthy pin policy '{_unhealthyPinPolicy}' is not supported.");
+        }
+    }
+
+    /// <summary>Returns the destination id that the cookie's hint names, or null when there is no usable hint.</summary>
+    private string? ResolveHint(
+        ClusterState cluster,
+        string sessionId,
+        string? hint,
+        IReadOnlyList<DestinationState> destinations)
+    {
+        if (hint is null || _hints is null)
+        {
+            return null;
+        }
+
+        // The hint may name an unhealthy destination, which the unhealthy-pin policy then handles, so every destination
+        // of the cluster is a candidate, not only the available ones.
+        var candidates = cluster.Destinations.Keys
+            .Concat(destinations.Select(destination => destination.DestinationId))
+            .Distinct(StringComparer.Ordinal);
+        var status = _hints.Resolve(cluster.ClusterId, sessionId, hint, candidates, out var destinationId);
+        switch (status)
+        {
+            case HintStatus.Valid:
+                return destinationId;
+            case HintStatus.Malformed:
+                Reject(cluster.ClusterId, CookieRejectReason.HintMalformed, SessionId.Redact(sessionId));
+                return null;
+            case HintStatus.KeyUnknown:
+                Reject(cluster.ClusterId, CookieRejectReason.HintKeyUnknown, SessionId.Redact(sessionId));
+                return null;
+            case HintStatus.NoMatch:
+                Reject(cluster.ClusterId, CookieRejectReason.HintNoMatch, SessionId.Redact(sessionId));
+                return null;
+            default:
+                throw new NotSupportedException($"Hint status '{status}' is not supported.");
+        }
+    }
+
+    private void AppendCookie(HttpContext context, string clusterId, SessionAffinityConfig config, string sessionId, string destinationId)
+    {
+        var value = _hints is null
+            ? sessionId
+            : AffinityCookieValue.Format(sessionId, _hints.Create(clusterId, sessionId, destinationId));
+        context.Response.Cookies.Append(
+            config.AffinityKeyName,
+            value,
+            AffinityCookieOptions.Create(config.Cookie, context.Request.IsHttps, _timeProvider));
+    }
+
     private async ValueTask StorePinAsync(string clusterId, string sessionId, string destinationId, CancellationToken cancellationToken)
     {
         // The store bounds its own wait (SessionStore:OperationTimeoutMilliseconds) and returns failures as a status
@@ -176,7 +288,7 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         Log.CookieRejected(_logger, clusterId, reason, detail);
     }
 
-    private sealed record RequestPin(string SessionId, string DestinationId, bool NeedsRefresh);
+    private sealed record RequestPin(string SessionId, string DestinationId, bool NeedsRefresh, bool NeedsCookie);
 
     private static partial class Log
     {
@@ -187,8 +299,13 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
 
         [LoggerMessage(EventIds.PinnedDestinationUnavailable, LogLevel.Debug,
             "Session {SessionIdPrefix} of cluster {ClusterId} is pinned to destination {DestinationId}, which is not " +
-            "available, so the cluster's FailurePolicy handles the request")]
-        public static partial void PinnedDestinationUnavailable(ILogger logger, string clusterId, string destinationId, string sessionIdPrefix);
+            "available, so the unhealthy-pin policy {Policy} applies")]
+        public static partial void PinnedDestinationUnavailable(
+            ILogger logger,
+            string clusterId,
+            string destinationId,
+            string sessionIdPrefix,
+            UnhealthyPinPolicy policy);
 
         [LoggerMessage(EventIds.PinNotShared, LogLevel.Debug,
             "Pin of session {SessionIdPrefix} to destination {DestinationId} in cluster {ClusterId} was not confirmed " +
@@ -198,5 +315,33 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         [LoggerMessage(EventIds.PinCreated, LogLevel.Debug,
             "Session {SessionIdPrefix} of cluster {ClusterId} pinned to destination {DestinationId}")]
         public static partial void PinCreated(ILogger logger, string clusterId, string destinationId, string sessionIdPrefix);
+
+        [LoggerMessage(EventIds.RoutedByHint, LogLevel.Debug,
+            "Session {SessionIdPrefix} of cluster {ClusterId} routed to destination {DestinationId} by its cookie's " +
+            "hint, because the pin lookup returned {LookupStatus}")]
+        public static partial void RoutedByHint(
+            ILogger logger,
+            string clusterId,
+            string destinationId,
+            string sessionIdPrefix,
+            AffinityLookupStatus lookupStatus);
+
+        [LoggerMessage(EventIds.Repinned, LogLevel.Debug,
+            "Session {SessionIdPrefix} of cluster {ClusterId} moved from destination {PreviousDestinationId} to " +
+            "{DestinationId}")]
+        public static partial void Repinned(
+            ILogger logger,
+            string clusterId,
+            string previousDestinationId,
+            string destinationId,
+            string sessionIdPrefix);
+
+        [LoggerMessage(EventIds.UnhealthyPinRejected, LogLevel.Debug,
+            "Request of session {SessionIdPrefix} of cluster {ClusterId} answered 503, because its destination " +
+            "{DestinationId} is not available and SessionStore:UnhealthyPinPolicy is Fail")]
+        public static partial void UnhealthyPinRejected(ILogger logger, string clusterId, string destinationId, string sessionIdPrefix);
     }
 }
+
+/// <summary>Settings of <see cref="ClusterCookieAffinityPolicy"/> that come from the node's configuration.</summary>
+internal sealed record ClusterCookieOptions(UnhealthyPinPolicy UnhealthyPinPolicy);

@@ -11,4 +11,16 @@ public enum CookieRejectReason
 
     /// <summary>The shared store did not reply in time or failed, and this node has no copy of the pin.</summary>
     StoreUnavailable,
+
+    /// <summary>The cookie's destination hint is not in the form the node writes.</summary>
+    HintMalformed,
+
+    /// <summary>
+    /// The destination hint was made under a ticket key that this node no longer accepts or never knew, because it is
+    /// too old or comes from another key ring.
+    /// </summary>
+    HintKeyUnknown,
+
+    /// <summary>The destination hint matches no destination of the cluster: forged, or its destination was removed.</summary>
+    HintNoMatch,
 }

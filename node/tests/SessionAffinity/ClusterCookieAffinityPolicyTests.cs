@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Node.SessionAffinity;
 using Tandem.SessionStore;
+using Tandem.SessionStore.TicketKeys;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.SessionAffinity;
@@ -140,12 +141,13 @@ public sealed class ClusterCookieAffinityPolicyTests
         var result = await node.Policy.FindAffinitizedDestinationsAsync(
             CreateContext(sessionId), _cluster, Config, [_destinations[0]], CancellationToken.None);
 
-        Assert.Equal(AffinityStatus.DestinationNotFound, result.Status);
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Equal("b1", Assert.Single(result.Destinations!).DestinationId);
         Assert.Equal(1, shared.Writes);
     }
 
     [Fact]
-    public async Task PinnedDestinationDown_Repins()
+    public async Task PinnedDestinationDown_RepinsSameSession()
     {
         var node = CreateNode();
         var sessionId = await PinNewSessionAsync(node, _destinations[1]);
@@ -154,12 +156,152 @@ public sealed class ClusterCookieAffinityPolicyTests
         var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, [_destinations[0]], CancellationToken.None);
         await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[0], CancellationToken.None);
 
-        Assert.Equal(AffinityStatus.DestinationNotFound, result.Status);
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Equal("b1", Assert.Single(result.Destinations!).DestinationId);
         Assert.Equal(1, node.Metrics.PinnedDestinationUnavailable);
-        var newSessionId = ReadSessionId(Assert.Single(context.Response.Headers.SetCookie));
-        Assert.NotEqual(sessionId, newSessionId);
-        Assert.True(node.Local.TryGet("backends", newSessionId, out var destinationId, out _));
+        Assert.Equal(1, node.Metrics.Repinned);
+        Assert.Equal(sessionId, ReadSessionId(Assert.Single(context.Response.Headers.SetCookie)));
+        Assert.True(node.Local.TryGet("backends", sessionId, out var destinationId, out _));
         Assert.Equal("b1", destinationId);
+    }
+
+    [Fact]
+    public async Task Repin_TwoNodesPickSameDestination()
+    {
+        DestinationState[] all = [new("b1"), new("b2"), new("b3"), new("b4"), new("b5")];
+        DestinationState[] healthy = [all[0], all[2], all[3], all[4]];
+        var picks = new HashSet<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            var shared = new InProcessAffinityStore(_clock, capacity: 100);
+            var nodeA = CreateNode(shared);
+            var nodeB = CreateNode(shared);
+            var sessionId = await PinNewSessionAsync(nodeA, all[1]);
+
+            var resultA = await nodeA.Policy.FindAffinitizedDestinationsAsync(CreateContext(sessionId), _cluster, Config, healthy, CancellationToken.None);
+            var resultB = await nodeB.Policy.FindAffinitizedDestinationsAsync(CreateContext(sessionId), _cluster, Config, healthy.Reverse().ToArray(), CancellationToken.None);
+
+            var pickA = Assert.Single(resultA.Destinations!).DestinationId;
+            Assert.Equal(pickA, Assert.Single(resultB.Destinations!).DestinationId);
+            picks.Add(pickA);
+        }
+
+        // 40 random sessions over 4 destinations: all land on one with probability 4 * (1/4)^40.
+        Assert.True(picks.Count > 1, "rendezvous hashing sent every session to the same destination");
+    }
+
+    [Fact]
+    public async Task Repin_NoHealthyDestination_NotFound()
+    {
+        var node = CreateNode();
+        var sessionId = await PinNewSessionAsync(node, _destinations[1]);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(CreateContext(sessionId), _cluster, Config, [], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.DestinationNotFound, result.Status);
+        Assert.Equal(0, node.Metrics.Repinned);
+    }
+
+    [Fact]
+    public async Task FailPolicy_NoDestinationAndCounted()
+    {
+        var node = CreateNode(policy: UnhealthyPinPolicy.Fail);
+        var sessionId = await PinNewSessionAsync(node, _destinations[1]);
+        var context = CreateContext(sessionId);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, [_destinations[0]], CancellationToken.None);
+
+        // YARP returns 503 when the affinity policy leaves no available destination (tested end to end).
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Empty(result.Destinations!);
+        Assert.Equal(1, node.Metrics.UnhealthyPinRejected);
+        Assert.True(node.Local.TryGet("backends", sessionId, out var destinationId, out _));
+        Assert.Equal("b2", destinationId);
+    }
+
+    [Fact]
+    public async Task Hint_RedisDownCacheEmpty_RoutesToPin()
+    {
+        await using var ring = await StartRingAsync();
+        var nodeA = CreateNode(new ScriptedAffinityStore(), hints: new DestinationHints(ring));
+        var nodeB = CreateNode(new ScriptedAffinityStore { LookupResult = AffinityLookup.Unavailable }, hints: new DestinationHints(ring));
+        var cookie = await PinNewSessionAsync(nodeA, _destinations[1]);
+        var context = CreateContext(cookie);
+
+        var result = await nodeB.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await nodeB.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(45, cookie.Length);
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Equal("b2", Assert.Single(result.Destinations!).DestinationId);
+        Assert.Equal(1, nodeB.Metrics.RoutedByHint);
+        Assert.Equal(0, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.StoreUnavailable));
+        Assert.True(nodeB.Local.TryGet("backends", cookie[..22], out var destinationId, out _));
+        Assert.Equal("b2", destinationId);
+    }
+
+    [Theory]
+    [InlineData(CookieRejectReason.HintNoMatch)]
+    [InlineData(CookieRejectReason.HintMalformed)]
+    [InlineData(CookieRejectReason.HintKeyUnknown)]
+    public async Task Hint_Invalid_CountedAndTreatedAsAbsent(CookieRejectReason reason)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var ring = await StartRingAsync(time);
+        var nodeA = CreateNode(new ScriptedAffinityStore(), hints: new DestinationHints(ring));
+        var nodeB = CreateNode(new ScriptedAffinityStore { LookupResult = AffinityLookup.Unavailable }, hints: new DestinationHints(ring));
+        var cookie = await PinNewSessionAsync(nodeA, _destinations[1]);
+        switch (reason)
+        {
+            case CookieRejectReason.HintNoMatch:
+                // Another valid hint character in the tag: a forgery attempt that keeps the format.
+                cookie = cookie[..30] + (cookie[30] == 'A' ? 'B' : 'A') + cookie[31..];
+                break;
+            case CookieRejectReason.HintMalformed:
+                cookie = cookie[..23] + "not-a-hint";
+                break;
+            case CookieRejectReason.HintKeyUnknown:
+                // The hint's key retires after the overlap intervals that follow its own.
+                time.Advance(ring.Options.RotationInterval * (ring.Options.Overlap + 1));
+                await ring.RefreshAsync(TestContext.Current.CancellationToken);
+                break;
+        }
+
+        var result = await nodeB.Policy.FindAffinitizedDestinationsAsync(CreateContext(cookie), _cluster, Config, _destinations, CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        Assert.Equal(1, nodeB.Metrics.GetCookiesRejected(reason));
+        Assert.Equal(1, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.StoreUnavailable));
+        Assert.Equal(0, nodeB.Metrics.RoutedByHint);
+    }
+
+    [Fact]
+    public async Task CookieWithoutHint_RoutesAndGainsHint()
+    {
+        await using var ring = await StartRingAsync();
+        var node = CreateNode(hints: new DestinationHints(ring));
+        var cookie = await PinNewSessionAsync(node, _destinations[1]);
+        var context = CreateContext(cookie[..22]);
+
+        var result = await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Equal(cookie, ReadSessionId(Assert.Single(context.Response.Headers.SetCookie)));
+    }
+
+    [Fact]
+    public async Task CookieWithCurrentHint_NotRewritten()
+    {
+        await using var ring = await StartRingAsync();
+        var node = CreateNode(hints: new DestinationHints(ring));
+        var cookie = await PinNewSessionAsync(node, _destinations[1]);
+        var context = CreateContext(cookie);
+
+        await node.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await node.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(0, context.Response.Headers.SetCookie.Count);
     }
 
     [Fact]
@@ -268,13 +410,26 @@ public sealed class ClusterCookieAffinityPolicyTests
         return ReadSessionId(Assert.Single(context.Response.Headers.SetCookie));
     }
 
-    private TestNode CreateNode(IAffinityStore? shared = null)
+    private TestNode CreateNode(
+        IAffinityStore? shared = null,
+        DestinationHints? hints = null,
+        UnhealthyPinPolicy policy = UnhealthyPinPolicy.Repin)
     {
         var local = new InProcessAffinityStore(_clock, capacity: 1000);
         var metrics = new AffinityMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
         var pins = new AffinityPins(local, shared ?? local, TimeToLive, _clock);
-        var policy = new ClusterCookieAffinityPolicy(pins, metrics, _clock, NullLoggerFactory.Instance);
-        return new TestNode(policy, local, metrics);
+        var affinityPolicy = new ClusterCookieAffinityPolicy(
+            pins, metrics, _clock, NullLoggerFactory.Instance, hints, new ClusterCookieOptions(policy));
+        return new TestNode(affinityPolicy, local, metrics);
+    }
+
+    /// <summary>A ticket key ring in memory, standing for the ring that every node shares through Redis.</summary>
+    private static async Task<TicketKeyRing> StartRingAsync(TimeProvider? time = null)
+    {
+        var options = new TicketKeyOptions { RotationInterval = TimeSpan.FromHours(1), Overlap = 1 };
+        var ring = new TicketKeyRing(new InProcessTicketKeyStorage(), options, time ?? TimeProvider.System, NullLogger.Instance);
+        await ring.StartAsync(TestContext.Current.CancellationToken);
+        return ring;
     }
 
     private static DefaultHttpContext CreateContext(string? cookie)
