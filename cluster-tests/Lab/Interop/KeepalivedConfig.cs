@@ -25,6 +25,9 @@ public sealed record KeepalivedConfig(
     /// <summary>Advertisement interval in seconds (<c>advert_int</c>); the tests use 1 s to stay fast.</summary>
     public int AdvertisementIntervalSeconds { get; init; } = 1;
 
+    /// <summary>Whether keepalived stays backup for a lower-priority master (<c>nopreempt</c>).</summary>
+    public bool NoPreempt { get; init; }
+
     /// <summary>Renders the keepalived.conf(5) text of this instance.</summary>
     public string Render()
     {
@@ -37,6 +40,12 @@ public sealed record KeepalivedConfig(
 
         // Every instance starts as BACKUP and wins by priority, like the tandem node.
         text.AppendLine("    state BACKUP");
+        if (NoPreempt)
+        {
+            // keepalived.conf(5) of 2.2.7: nopreempt works only with the initial state BACKUP, which every instance here has.
+            text.AppendLine("    nopreempt");
+        }
+
         text.AppendLine($"    interface {Interface}");
         text.AppendLine($"    virtual_router_id {VirtualRouterId}");
         text.AppendLine($"    priority {Priority}");

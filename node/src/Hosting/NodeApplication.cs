@@ -16,7 +16,9 @@ using Tandem.Node.Tls;
 using Tandem.Node.Tls.OpenSsl;
 using Tandem.Node.Transport;
 using Tandem.Node.Vrrp;
+using Tandem.Node.Vrrp.Tracking;
 using Tandem.SessionStore;
+using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Tandem.Node.Hosting;
@@ -196,6 +198,16 @@ internal static partial class NodeApplication
         {
             services.AddSingleton(settings.Vrrp);
             services.AddSingleton<VrrpHostedService>();
+
+            // Registered before the VRRP service so that its first check runs before any speaker starts.
+            services.AddHostedService(provider => new NodeConditionTracker(
+                provider.GetRequiredService<VrrpHostedService>().Routers,
+                NodeConditionChecks.Create(
+                    provider.GetRequiredService<IHostApplicationLifetime>(),
+                    provider.GetRequiredService<IProxyStateLookup>(),
+                    provider.GetService<SharedAffinityStoreConnector>()),
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem.Node.Vrrp.Tracking")));
             services.AddHostedService(provider => provider.GetRequiredService<VrrpHostedService>());
         }
     }

@@ -31,6 +31,7 @@ internal static class EventIds
     public const int VrrpSyncGroupHandOverEnded = 1152;
     public const int VrrpSyncGroupNotFollowing = 1153;
     public const int VrrpSyncGroupActionFailed = 1154;
+    public const int VrrpTrackCheckFailed = 1160;
 
     // Session affinity: 1200-1299.
     public const int AffinityCookieRejected = 1200;

@@ -213,7 +213,7 @@ internal sealed class NodeStatusCollector
         _ => throw new NotSupportedException($"YARP destination health {health} has no protocol value."),
     };
 
-    private static VirtualRouterStatus CollectVirtualRouter(VrrpOptions options, VrrpSpeaker? speaker)
+    internal static VirtualRouterStatus CollectVirtualRouter(VrrpOptions options, VrrpSpeaker? speaker)
     {
         var state = speaker?.State ?? Tandem.Vrrp.VrrpState.Initialize;
         var status = new VirtualRouterStatus
@@ -252,10 +252,18 @@ internal sealed class NodeStatusCollector
             status.PriorityLoweredBy.Add("maintenance");
         }
 
-        if (status.PriorityLoweredBy.Count > 0)
+        status.EffectivePriority = (uint)speaker.EffectivePriority;
+        foreach (var condition in speaker.TrackedConditions.Where(condition => condition.IsFailed))
+        {
+            status.PriorityLoweredBy.Add($"track:{condition.Name}");
+        }
+
+        // Like a hand-over or maintenance, a fault keeps the router from being master whatever its priority.
+        if (speaker.HandingOver || speaker.InMaintenance || speaker.InFault)
         {
             status.EffectivePriority = 0;
         }
+
         if (speaker.MasterHeard is { } master)
         {
             status.MasterHeard = new MasterHeard

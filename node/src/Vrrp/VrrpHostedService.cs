@@ -30,7 +30,7 @@ internal sealed partial class VrrpHostedService : IHostedLifecycleService, IAsyn
     {
         _logger = loggerFactory.CreateLogger("Tandem.Node.Vrrp");
         Routers = settings.Routers
-            .Select(router => new VrrpRouter(router, new VrrpSpeaker(router.Options, loggerFactory, timeProvider))
+            .Select(router => new VrrpRouter(router, new VrrpSpeaker(router.Options, loggerFactory, timeProvider) { InstanceName = router.Name })
             {
                 SyncGroup = settings.SyncGroups.FirstOrDefault(group => group.Routers.Contains(router.Name, StringComparer.OrdinalIgnoreCase))?.Name,
             })
