@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Tandem.Node.Forwarding;
 using Tandem.Node.SessionAffinity;
 using Tandem.Node.Tls;
+using Tandem.Node.Vrrp.Tracking;
 using Tandem.SessionStore;
 using Tandem.Vrrp;
 
@@ -41,6 +42,7 @@ internal static class NodeSettingsLoader
         proxy = SectionBinder.Bind<ProxyOptions>(configuration.GetSection("Proxy"), errors);
         var sessionStore = SectionBinder.Bind<SessionStoreOptions>(configuration.GetSection("SessionStore"), errors);
         var vrrp = LoadVrrp(configuration, errors);
+        NodeConditionChecks.ValidatePools(vrrp, configuration, errors);
 
         var listenAddress = ValidateProxy(proxy, errors);
         var trustedProxies = ParseTrustedProxies(proxy.TrustedProxies, errors);

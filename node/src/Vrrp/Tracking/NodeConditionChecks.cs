@@ -1,5 +1,7 @@
 using System.Globalization;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Tandem.Node.Configuration;
 using Tandem.Node.Hosting;
 using Yarp.ReverseProxy;
 
@@ -40,6 +42,37 @@ internal static class NodeConditionChecks
         var all = destinations?.AllDestinations.Count ?? 0;
         var detail = string.Create(CultureInfo.InvariantCulture, $"{available} of {all} destinations available");
         return new ConditionCheck(available == 0, detail);
+    }
+
+    /// <summary>
+    /// Adds an error for every <c>pool:</c> condition whose cluster id is not a key of <c>ReverseProxy:Clusters</c>,
+    /// because such a condition would fail from the start.
+    /// </summary>
+    public static void ValidatePools(VrrpSettings? vrrp, IConfiguration configuration, List<string> errors)
+    {
+        if (vrrp is null)
+        {
+            return;
+        }
+
+        var clusters = configuration.GetSection("ReverseProxy:Clusters").GetChildren().Select(child => child.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        foreach (var router in vrrp.Routers)
+        {
+            var track = router.Options.Track ?? [];
+            for (var i = 0; i < track.Count; i++)
+            {
+                var condition = track[i]?.Condition ?? "";
+                if (!condition.StartsWith("pool:", StringComparison.OrdinalIgnoreCase) || clusters.Contains(condition["pool:".Length..]))
+                {
+                    continue;
+                }
+
+                var known = clusters.Count == 0 ? "none" : string.Join(", ", clusters.Order(StringComparer.Ordinal));
+                errors.Add(
+                    $"{router.ConfigurationPath}:Track:{i}:Condition '{condition}' names a cluster that ReverseProxy:Clusters does not define. " +
+                    $"Use one of its cluster ids: {known}.");
+            }
+        }
     }
 
     internal static ConditionCheck CheckStore(SharedAffinityStoreConnector? redis)
