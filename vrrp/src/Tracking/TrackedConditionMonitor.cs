@@ -180,19 +180,24 @@ internal sealed partial class TrackedConditionMonitor : IDisposable
     }
 
     /// <summary>Hands the sum of the failed weights and the names of the failed faults to the router.</summary>
+    /// <remarks>
+    /// The poll timer and the host report from different threads. Holding the lock from reading the conditions to
+    /// calling the router keeps an older result from overwriting a newer one. The router never calls back into
+    /// this class, so the lock order is always this lock, then the router's.
+    /// </remarks>
     private void Apply()
     {
-        VirtualRouter? router;
         lock (_lock)
         {
-            router = _router;
+            if (_router is { } router)
+            {
+                Apply(router);
+            }
         }
+    }
 
-        if (router is null)
-        {
-            return;
-        }
-
+    private void Apply(VirtualRouter router)
+    {
         var loweredBy = 0;
         var faults = new List<string>();
         foreach (var condition in Conditions)
