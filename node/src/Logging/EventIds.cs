@@ -52,6 +52,8 @@ internal static class EventIds
     public const int HeartbeatInvalid = 1306;
     public const int CertificateExpiring = 1307;
     public const int HeartbeatRemoveFailed = 1308;
+    public const int Degraded = 1309;
+    public const int DegradedCleared = 1310;
 
     // Control calls (switchover, maintenance): 1400-1499.
     public const int ControlCallRejected = 1400;

@@ -40,6 +40,7 @@ internal sealed class ManagementMetrics : IDisposable
     private readonly Gauge _storeConnected;
     private readonly Gauge _certificateNotAfter;
     private readonly Gauge _startTime;
+    private readonly Gauge _degraded;
     private readonly Gauge _proxyListening;
     private readonly Gauge _proxyOpenConnections;
     private readonly Gauge _storeRoundTrip;
@@ -101,6 +102,9 @@ internal sealed class ManagementMetrics : IDisposable
             "tandem_certificate_not_after_timestamp_seconds",
             "End of the validity of the server certificate that expires first, as a Unix time in seconds.");
         _startTime = factory.CreateGauge("tandem_node_start_time_seconds", "Start time of the node, as a Unix time in seconds.");
+        _degraded = factory.CreateGauge(
+            "tandem_node_degraded",
+            "1 while the node serves with reduced guarantees, for example with Redis unreachable (reasons in GetStatus); else 0.");
 
         var firstNotAfter = settings.Certificates.Certificates.Min(certificate => certificate.Certificate.NotAfter.ToUniversalTime());
         _certificateNotAfter.Set(new DateTimeOffset(firstNotAfter).ToUnixTimeSeconds());
@@ -129,6 +133,7 @@ internal sealed class ManagementMetrics : IDisposable
         _proxyListening.Set(_collector.ProxyListening ? 1 : 0);
         _proxyOpenConnections.Set(_collector.OpenProxyConnections);
         _storeRoundTrip.Set(_collector.StoreRoundTripTime?.TotalSeconds ?? double.NaN);
+        _degraded.Set(_collector.CollectDegradedReasons().Count > 0 ? 1 : 0);
         _storeConnected.Set(_collector.CollectStoreConnectionState() is StoreConnectionState.Connected or StoreConnectionState.NotApplicable ? 1 : 0);
 
         foreach (var ((clusterId, destinationId), health) in _collector.CollectDestinationHealth())

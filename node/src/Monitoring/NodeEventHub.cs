@@ -34,6 +34,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
 
     private Dictionary<(string ClusterId, string DestinationId), DestinationHealth> _health = [];
     private StoreConnectionState _storeState;
+    private List<string> _degradedReasons = [];
     // Days left at the last warning, by index of the certificate in the configuration.
     private readonly Dictionary<int, int> _certificateDaysWarned = [];
     private bool _completed;
@@ -60,6 +61,7 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
     {
         _health = _collector.CollectDestinationHealth();
         _storeState = _collector.CollectStoreConnectionState();
+        _degradedReasons = _collector.CollectDegradedReasons();
         if (_vrrp is not null)
         {
             _vrrp.StateChanged += OnStateChanged;
@@ -175,7 +177,32 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
             _storeState = storeState;
         }
 
+        CheckDegraded(now);
         CheckCertificate(now);
+    }
+
+    /// <summary>Publishes <see cref="DegradedChanged"/> and logs when the reasons for being degraded change.</summary>
+    private void CheckDegraded(Timestamp now)
+    {
+        var reasons = _collector.CollectDegradedReasons();
+        if (reasons.SequenceEqual(_degradedReasons, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        _degradedReasons = reasons;
+        if (reasons.Count > 0)
+        {
+            Log.Degraded(_logger, string.Join(", ", reasons));
+        }
+        else
+        {
+            Log.DegradedCleared(_logger);
+        }
+
+        var change = new DegradedChanged { Degraded = reasons.Count > 0 };
+        change.Reasons.AddRange(reasons);
+        Publish(new NodeEvent { Time = now, DegradedChanged = change });
     }
 
     /// <summary>
@@ -304,8 +331,16 @@ internal sealed partial class NodeEventHub : IHostedService, IDisposable
 
         [LoggerMessage(EventIds.CertificateExpiring, LogLevel.Warning,
             "The proxy certificate {Subject} expires at {NotAfter:u}, in {DaysLeft} days (warning from " +
-            "{WarningDays} days, Management:CertificateExpiryWarningDays). Replace the files at Proxy:CertificatePath and " +
-            "Proxy:KeyPath and restart the node")]
+            "{WarningDays} days, Management:CertificateExpiryWarningDays). Replace its files, named by Proxy:CertificatePath " +
+            "or a Proxy:Certificates entry, and restart the node")]
         public static partial void CertificateExpiring(ILogger logger, string subject, DateTimeOffset notAfter, int daysLeft, int warningDays);
+
+        [LoggerMessage(EventIds.Degraded, LogLevel.Warning,
+            "The node is degraded ({Reasons}) but keeps serving: affinity comes from the local cache and cookie hints, " +
+            "and ticket keys from the cached ring, until Redis is reachable again")]
+        public static partial void Degraded(ILogger logger, string reasons);
+
+        [LoggerMessage(EventIds.DegradedCleared, LogLevel.Information, "The node is no longer degraded")]
+        public static partial void DegradedCleared(ILogger logger);
     }
 }

@@ -100,6 +100,8 @@ internal sealed class NodeStatusCollector
         };
 
         status.Certificates.AddRange(CollectCertificates(now));
+        status.DegradedReasons.AddRange(CollectDegradedReasons());
+        status.Degraded = status.DegradedReasons.Count > 0;
 
         if (_settings.Vrrp is { } vrrp)
         {
@@ -145,6 +147,29 @@ internal sealed class NodeStatusCollector
         }
 
         return store.IsConnected ? StoreConnectionState.Connected : StoreConnectionState.Disconnected;
+    }
+
+    /// <summary>
+    /// Returns why the node serves with reduced guarantees now, empty when it does not. The node still serves while
+    /// degraded, so the standard gRPC health stays SERVING.
+    /// </summary>
+    public List<string> CollectDegradedReasons()
+    {
+        var reasons = new List<string>();
+
+        // Affinity then comes from the local cache and the cookie's destination hint only, and new pins stay local.
+        if (CollectStoreConnectionState() == StoreConnectionState.Disconnected)
+        {
+            reasons.Add(DegradedReasons.SessionStoreUnreachable);
+        }
+
+        // Tickets then use the cached keys, or a local key that the other node cannot decrypt.
+        if (_ticketKeys?.Ring.Current.IsDegraded == true)
+        {
+            reasons.Add(DegradedReasons.TicketKeysNotShared);
+        }
+
+        return reasons;
     }
 
     public string LastStoreError => _redis?.Store?.LastConnectionError ?? "";
@@ -363,4 +388,14 @@ internal sealed class NodeStatusCollector
     }
 
     private static string FormatAddress(string address) => address.Contains(':', StringComparison.Ordinal) ? $"[{address}]" : address;
+}
+
+/// <summary>Values of <c>NodeStatus.degraded_reasons</c>.</summary>
+internal static class DegradedReasons
+{
+    /// <summary>The Redis session store is configured but not connected.</summary>
+    public const string SessionStoreUnreachable = "session_store_unreachable";
+
+    /// <summary>The last ticket key refresh could not reach Redis, so the node uses cached or local keys.</summary>
+    public const string TicketKeysNotShared = "ticket_keys_not_shared";
 }
