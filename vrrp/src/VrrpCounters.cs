@@ -19,6 +19,8 @@ public sealed class VrrpCounters
     private long _sendErrors;
     private long _gratuitousArpSent;
     private long _gratuitousArpFailures;
+    private long _neighborAdvertisementsSent;
+    private long _neighborAdvertisementFailures;
     private long _addressCommandFailures;
     private long _repliesSuppressed;
     private long _notifyStarted;
@@ -61,6 +63,12 @@ public sealed class VrrpCounters
 
     /// <summary>Gratuitous ARP frames that could not be sent, including all of them when libpcap is unavailable.</summary>
     public long GratuitousArpFailures => Interlocked.Read(ref _gratuitousArpFailures);
+
+    /// <summary>Unsolicited neighbour advertisements sent for IPv6 virtual addresses.</summary>
+    public long NeighborAdvertisementsSent => Interlocked.Read(ref _neighborAdvertisementsSent);
+
+    /// <summary>Unsolicited neighbour advertisements that could not be sent, including all of them when libpcap is unavailable.</summary>
+    public long NeighborAdvertisementFailures => Interlocked.Read(ref _neighborAdvertisementFailures);
 
     /// <summary><c>ip addr add</c> or <c>ip addr del</c> commands that failed or timed out.</summary>
     public long AddressCommandFailures => Interlocked.Read(ref _addressCommandFailures);
@@ -140,6 +148,10 @@ public sealed class VrrpCounters
     internal void OnGratuitousArpSent() => Interlocked.Increment(ref _gratuitousArpSent);
 
     internal void OnGratuitousArpFailures(long frames) => Interlocked.Add(ref _gratuitousArpFailures, frames);
+
+    internal void OnNeighborAdvertisementSent() => Interlocked.Increment(ref _neighborAdvertisementsSent);
+
+    internal void OnNeighborAdvertisementFailures(long frames) => Interlocked.Add(ref _neighborAdvertisementFailures, frames);
 
     internal void OnAddressCommandFailure() => Interlocked.Increment(ref _addressCommandFailures);
 

@@ -50,7 +50,11 @@ public sealed class VrrpOptions
     /// <summary>Preempt_Mode: whether a higher-priority backup takes over from a lower-priority master.</summary>
     public bool Preempt { get; set; } = true;
 
-    /// <summary>Virtual addresses in CIDR notation, for example <c>198.51.100.100/24</c>.</summary>
+    /// <summary>
+    /// Virtual addresses in CIDR notation, all IPv4 (<c>198.51.100.100/24</c>) or all IPv6, which makes the router
+    /// an IPv4 or an IPv6 router (RFC 9568 keeps the families in separate virtual routers). An IPv6 list starts with
+    /// a link-local address such as <c>fe80::100/64</c> (RFC 9568 §5.2.9).
+    /// </summary>
     public List<string> VirtualAddresses { get; set; } = [];
 
     /// <summary>
@@ -67,8 +71,10 @@ public sealed class VrrpOptions
     public string ChecksumMode { get; set; } = nameof(VrrpChecksumMode.PseudoHeader);
 
     /// <summary>
-    /// IPv4 addresses of the other nodes. Empty sends adverts to the multicast group 224.0.0.18. Otherwise each
-    /// advert goes to every peer, and adverts from other sources are discarded (keepalived's <c>unicast_peer</c>).
+    /// Addresses of the other nodes, of the family of <see cref="VirtualAddresses"/>. Empty sends adverts to the
+    /// multicast group 224.0.0.18 or ff02::12. Otherwise each advert goes to every peer, and adverts from other
+    /// sources are discarded (keepalived's <c>unicast_peer</c>). IPv6 peers are the link-local addresses that the
+    /// other nodes send from.
     /// </summary>
     public List<string> UnicastPeers { get; set; } = [];
 
@@ -119,6 +125,13 @@ public sealed class VrrpOptions
 
     /// <summary>Seconds after which a <see cref="NotifyCommand"/> run is killed, 1 to 3600.</summary>
     public int NotifyTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Whether the unsolicited neighbour advertisements for IPv6 virtual addresses set the Router flag (RFC 4861
+    /// §4.4). Off by default, because the node serves the addresses as a host. Set it when hosts use a virtual
+    /// address as their default router. Their number and spacing follow the gratuitous ARP settings.
+    /// </summary>
+    public bool NeighborAdvertisementRouterFlag { get; set; }
 
     /// <summary>
     /// Checks every setting and returns one message per invalid value, each naming the setting, the value and the fix.
@@ -219,6 +232,10 @@ public sealed class VrrpOptions
         {
             errors.Add($"{SectionName}:{nameof(ChecksumMode)} '{ChecksumMode}' is not a checksum mode. Set it to {nameof(VrrpChecksumMode.PseudoHeader)} (the default, as keepalived and FRR compute it) or {nameof(VrrpChecksumMode.MessageOnly)}.");
         }
+        else if (mode == VrrpChecksumMode.MessageOnly && GetAddressFamily() == AddressFamily.InterNetworkV6)
+        {
+            errors.Add($"{SectionName}:{nameof(ChecksumMode)} is {ChecksumMode}, but the virtual addresses are IPv6, whose checksum always covers the IPv6 pseudo-header (RFC 9568 §5.2.8). Remove the setting or set it to {nameof(VrrpChecksumMode.PseudoHeader)}.");
+        }
     }
 
     private void ValidateUnicastPeers(List<string> errors)
@@ -229,13 +246,26 @@ public sealed class VrrpOptions
             return;
         }
 
+        var family = GetAddressFamily();
         var seen = new HashSet<IPAddress>();
         for (var i = 0; i < UnicastPeers.Count; i++)
         {
             var text = UnicastPeers[i];
-            if (!IPAddress.TryParse(text, out var address) || address.AddressFamily != AddressFamily.InterNetwork || text.Contains('/'))
+            if (!IPAddress.TryParse(text, out var address) || text.Contains('/') || text.Contains('%'))
             {
-                errors.Add($"{key}:{i} '{text}' is not an IPv4 address. Give the interface address of another node, for example 198.51.100.12, without a prefix length.");
+                errors.Add($"{key}:{i} '{text}' is not an IP address. Give the interface address of another node, for example 198.51.100.12 or fe80::12, without a prefix length or zone.");
+                continue;
+            }
+
+            if (address.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                ValidateIpv6UnicastPeer(errors, $"{key}:{i}", text, address, family, seen);
+                continue;
+            }
+
+            if (family == AddressFamily.InterNetworkV6)
+            {
+                errors.Add($"{key}:{i} '{text}' is an IPv4 address, but the virtual addresses are IPv6. Give the link-local IPv6 address of the other node, for example fe80::12.");
                 continue;
             }
 
@@ -250,6 +280,27 @@ public sealed class VrrpOptions
             {
                 errors.Add($"{key}:{i} '{text}' repeats an earlier entry. Remove the duplicate.");
             }
+        }
+    }
+
+    private static void ValidateIpv6UnicastPeer(List<string> errors, string key, string text, IPAddress address, AddressFamily? family, HashSet<IPAddress> seen)
+    {
+        if (family == AddressFamily.InterNetwork)
+        {
+            errors.Add($"{key} '{text}' is an IPv6 address, but the virtual addresses are IPv4. Give the IPv4 address of the other node, for example 198.51.100.12.");
+        }
+        else if (address.IsIPv6Multicast || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.IPv6Loopback) || address.IsIPv4MappedToIPv6)
+        {
+            errors.Add($"{key} '{text}' is not a unicast address of another node. Remove it; leave the list empty to use the multicast group ff02::12.");
+        }
+        else if (!address.IsIPv6LinkLocal)
+        {
+            // Our adverts leave from the link-local address (RFC 9568 §5.1.2.1), so peers see that as our source.
+            errors.Add($"{key} '{text}' is not a link-local address. VRRP over IPv6 sends from link-local addresses, so give the fe80:: address of the other node's interface ('ip -6 addr show scope link').");
+        }
+        else if (!seen.Add(address))
+        {
+            errors.Add($"{key} '{text}' repeats an earlier entry. Remove the duplicate.");
         }
     }
 
@@ -269,6 +320,7 @@ public sealed class VrrpOptions
         }
 
         var seen = new HashSet<IPAddress>();
+        var parsedAny = false;
         for (var i = 0; i < VirtualAddresses.Count; i++)
         {
             var text = VirtualAddresses[i];
@@ -278,10 +330,10 @@ public sealed class VrrpOptions
                 continue;
             }
 
-            if (address.Address.AddressFamily != AddressFamily.InterNetwork)
+            var isFirst = !parsedAny;
+            parsedAny = true;
+            if (ValidateAddressFamily(errors, $"{key}:{i}", text, address, isFirst))
             {
-                // NOTE: VRRPv3 over IPv6 needs the link-local source and ND handling, which this release does not have.
-                errors.Add($"{key}:{i} '{text}' is an IPv6 address. This release supports IPv4 virtual addresses only; remove it.");
                 continue;
             }
 
@@ -290,6 +342,60 @@ public sealed class VrrpOptions
                 errors.Add($"{key}:{i} '{text}' repeats an earlier entry. Remove the duplicate.");
             }
         }
+    }
+
+    /// <summary>
+    /// Adds an error and returns true when <paramref name="address"/> cannot join this router: an IPv6 address under
+    /// VRRPv2, a family that differs from the first address, or an IPv6 list that does not start with a link-local address.
+    /// </summary>
+    private bool ValidateAddressFamily(List<string> errors, string key, string text, VirtualAddress address, bool isFirst)
+    {
+        var family = GetAddressFamily();
+        if (address.Address.AddressFamily != family)
+        {
+            errors.Add($"{key} '{text}' is {Describe(address.Address.AddressFamily)}, but the first virtual address is {Describe(family)}. A virtual router carries one address family (RFC 9568 §5.2.9); configure the other family in a separate virtual router with its own VRID.");
+            return true;
+        }
+
+        if (family != AddressFamily.InterNetworkV6)
+        {
+            return false;
+        }
+
+        if (Version == 2)
+        {
+            // Reported once, at the first address, rather than for every entry.
+            if (isFirst)
+            {
+                errors.Add($"{SectionName}:{nameof(VirtualAddresses)} are IPv6, but {SectionName}:{nameof(Version)} is 2. VRRPv2 (RFC 3768) runs over IPv4 only; set {SectionName}:{nameof(Version)} to 3 for IPv6.");
+            }
+
+            return true;
+        }
+
+        if (isFirst && !address.Address.IsIPv6LinkLocal)
+        {
+            errors.Add($"{key} '{text}' is the first IPv6 virtual address but not a link-local one. RFC 9568 §5.2.9 requires the virtual router's link-local address first; add one such as fe80::1:{VirtualRouterId:x}/64 at the start of the list, the same on every node.");
+            return true;
+        }
+
+        return false;
+    }
+
+    private static string Describe(AddressFamily? family) => family == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4";
+
+    /// <summary>Returns the family of the first parsable virtual address, which decides the router's family; null when there is none.</summary>
+    internal AddressFamily? GetAddressFamily()
+    {
+        foreach (var text in VirtualAddresses ?? [])
+        {
+            if (VirtualAddress.TryParse(text, out var address, out _))
+            {
+                return address.Address.AddressFamily;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

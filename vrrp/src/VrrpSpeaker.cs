@@ -13,7 +13,7 @@ using Tandem.Vrrp.Tracking;
 namespace Tandem.Vrrp;
 
 /// <summary>
-/// A VRRP speaker for one virtual router over IPv4: it elects a master among the nodes on a link and puts the
+/// A VRRP speaker for one virtual router over IPv4 or IPv6: it elects a master among the nodes on a link and puts the
 /// virtual addresses on its interface while it is master. It speaks version 3 (RFC 9568) or 2 (RFC 3768), to the
 /// multicast group or to unicast peers.
 /// </summary>
@@ -167,7 +167,9 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var checksumMode = Options.ParseChecksumMode();
         var authentication = version == VrrpVersion.V2 ? VrrpAuthentication.FromPassword(Options.AuthenticationPassword) : VrrpAuthentication.None;
         var unicastPeers = Options.ParseUnicastPeers();
-        var mode = unicastPeers.Count == 0 ? $"multicast to {VrrpPacket.Ipv4MulticastGroup}" : $"unicast to {string.Join(", ", unicastPeers)}";
+        var addressFamily = Options.GetAddressFamily() ?? AddressFamily.InterNetwork;
+        var group = addressFamily == AddressFamily.InterNetworkV6 ? VrrpPacket.Ipv6MulticastGroup : VrrpPacket.Ipv4MulticastGroup;
+        var mode = unicastPeers.Count == 0 ? $"multicast to {group}" : $"unicast to {string.Join(", ", unicastPeers)}";
         Log.Starting(_logger, vrid, Options.Interface, (int)version, mode, authentication.ToString(), Options.Priority, Options.AdvertisementIntervalCentiseconds, string.Join(", ", Options.VirtualAddresses));
 
         // A process that was killed as master left its addresses behind; two nodes must never hold them at once.
@@ -190,7 +192,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         }
 
         var worker = new VirtualAddressWorker(info.Name, virtualAddresses, _platform.Addresses, arpSender, Counters, _loggerFactory.CreateLogger(VrrpLogCategories.Addresses));
-        var destinations = unicastPeers.Count == 0 ? [VrrpPacket.Ipv4MulticastGroup] : unicastPeers;
+        var destinations = unicastPeers.Count == 0 ? [group] : unicastPeers;
         var advertTemplate = new AdvertTemplate(version, vrid, (ushort)Options.AdvertisementIntervalCentiseconds, addressList, info.PrimaryAddress, destinations, checksumMode, authentication);
         var actions = new RouterActions(this, transport, worker, advertTemplate);
         var settings = new VirtualRouterSettings(vrid, (byte)Options.Priority, Options.AdvertisementIntervalCentiseconds, Options.Preempt, info.PrimaryAddress, version)
@@ -214,6 +216,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         var localAddresses = info.LocalAddresses.ToHashSet();
         var context = new VrrpReadContext(version, vrid, localAddresses.Contains)
         {
+            AddressFamily = addressFamily,
             ChecksumMode = checksumMode,
             Authentication = authentication,
             AdvertisementIntervalCentiseconds = Options.AdvertisementIntervalCentiseconds,
@@ -370,8 +373,8 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
     private async Task ReceiveLoopAsync(IVrrpTransport transport, AdvertisementReceiver receiver, byte vrid, CancellationToken stopping)
     {
-        // Large enough for a maximal IPv4 header (60 bytes) and the largest VRRP IPv4 message (1036 bytes).
-        var buffer = new byte[2048];
+        // Large enough for a maximal IPv4 header (60 bytes) and the largest VRRP message (4088 bytes, over IPv6).
+        var buffer = new byte[60 + VrrpPacket.MaxMessageLength];
         while (!stopping.IsCancellationRequested)
         {
             int length;
@@ -482,7 +485,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
         : IVirtualRouterActions
     {
         // The state machine calls these under its lock, so one buffer serves every advert.
-        private readonly byte[] _buffer = new byte[VrrpPacket.MaxIpv4MessageLength];
+        private readonly byte[] _buffer = new byte[VrrpPacket.MaxMessageLength];
 
         public void SendAdvertisement(byte priority)
         {

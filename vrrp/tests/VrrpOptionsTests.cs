@@ -76,7 +76,8 @@ public sealed class VrrpOptionsTests
     [InlineData("198.51.100.300/24", "not an IP address")]
     [InlineData("198.51.100.100/33", "from 0 to 32")]
     [InlineData("224.0.0.18/32", "not a unicast host address")]
-    [InlineData("2001:db8::1/64", "IPv4 virtual addresses only")]
+    [InlineData("2001:db8::1/64", "is IPv6, but the first virtual address is IPv4")]
+    [InlineData("ff02::12/128", "not a unicast host address")]
     public void Validate_BadVirtualAddress_ExplainsProblem(string address, string expected)
     {
         var options = Valid();

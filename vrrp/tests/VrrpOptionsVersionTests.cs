@@ -135,9 +135,9 @@ public sealed class VrrpOptionsVersionTests
     }
 
     [Theory]
-    [InlineData("peer-b", "is not an IPv4 address")]
-    [InlineData("198.51.100.12/24", "is not an IPv4 address")]
-    [InlineData("2001:db8::2", "is not an IPv4 address")]
+    [InlineData("peer-b", "is not an IP address")]
+    [InlineData("198.51.100.12/24", "is not an IP address")]
+    [InlineData("2001:db8::2", "is an IPv6 address, but the virtual addresses are IPv4")]
     [InlineData("224.0.0.18", "is not a unicast address")]
     [InlineData("255.255.255.255", "is not a unicast address")]
     [InlineData("0.0.0.0", "is not a unicast address")]

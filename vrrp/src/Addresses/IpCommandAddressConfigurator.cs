@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Tandem.Vrrp.Diagnostics;
 using Tandem.Vrrp.Platform;
@@ -15,12 +16,13 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     /// <summary>
     /// Errors of <c>ip addr add</c> that mean the address is already there, the state we want. Kernels with netlink
-    /// extended acks (seen with Linux 6.18 and iproute2 6.1) print the first, older ones print EEXIST.
+    /// extended acks (seen with Linux 6.18 and iproute2 6.1) print the first for IPv4 and the second for IPv6, older
+    /// ones print EEXIST.
     /// </summary>
-    private static readonly string[] AlreadyAddedErrors = ["Address already assigned", "File exists"];
+    private static readonly string[] AlreadyAddedErrors = ["Address already assigned", "ipv6: address already assigned", "File exists"];
 
     /// <summary>Errors of <c>ip addr del</c> that mean the address is already gone, as above and EADDRNOTAVAIL.</summary>
-    private static readonly string[] AlreadyRemovedErrors = ["Address not found", "Cannot assign requested address"];
+    private static readonly string[] AlreadyRemovedErrors = ["Address not found", "ipv6: address not found", "Cannot assign requested address"];
 
     private enum CommandResult
     {
@@ -46,7 +48,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     public async Task<bool> AddAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(["-4", "addr", "add", address.ToString(), "dev", interfaceName], AlreadyAddedErrors, cancellationToken);
+        var result = await RunAsync(BuildAddArguments(interfaceName, address), AlreadyAddedErrors, cancellationToken);
         if (result == CommandResult.Failed)
         {
             return false;
@@ -63,7 +65,7 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
     public async Task<bool> RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(["-4", "addr", "del", address.ToString(), "dev", interfaceName], AlreadyRemovedErrors, cancellationToken);
+        var result = await RunAsync([FamilyOption(address), "addr", "del", address.ToString(), "dev", interfaceName], AlreadyRemovedErrors, cancellationToken);
         if (result == CommandResult.Failed)
         {
             return false;
@@ -90,6 +92,21 @@ internal sealed partial class IpCommandAddressConfigurator : IAddressConfigurato
 
         return true;
     }
+
+    /// <summary>Returns the arguments of <c>ip addr add</c>; IPv6 addresses get <c>nodad</c>.</summary>
+    /// <remarks>
+    /// Without <c>nodad</c> a new IPv6 address stays tentative during Duplicate Address Detection (RFC 4862 §5.4),
+    /// about 1 s with Linux defaults. A tentative address cannot be a source and does not reply to neighbour solicitations,
+    /// so the new master could not serve it at once. Worse, during a takeover the old master may still hold it. DAD
+    /// would then mark it failed on the new master for good. VRRP already ensures that one node holds it.
+    /// </remarks>
+    internal static string[] BuildAddArguments(string interfaceName, VirtualAddress address) =>
+        address.Address.AddressFamily == AddressFamily.InterNetworkV6
+            ? ["-6", "addr", "add", address.ToString(), "dev", interfaceName, "nodad"]
+            : ["-4", "addr", "add", address.ToString(), "dev", interfaceName];
+
+    private static string FamilyOption(VirtualAddress address) =>
+        address.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "-6" : "-4";
 
     private async Task<CommandResult> RunAsync(string[] arguments, string[] alreadyDoneErrors, CancellationToken cancellationToken)
     {

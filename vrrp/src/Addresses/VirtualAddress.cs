@@ -45,6 +45,18 @@ internal readonly record struct VirtualAddress(IPAddress Address, int PrefixLeng
             return false;
         }
 
+        if (ip.AddressFamily == AddressFamily.InterNetworkV6 && !IsUsableIpv6Unicast(ip))
+        {
+            problem = "it is not a unicast host address (::, ::1, multicast ff00::/8 and IPv4-mapped addresses cannot be virtual addresses).";
+            return false;
+        }
+
+        if (text.AsSpan(0, slash).Contains('%'))
+        {
+            problem = "it has a zone such as %eth0. Remove the zone, because Vrrp:Interface sets it.";
+            return false;
+        }
+
         address = new VirtualAddress(ip, prefix);
         problem = null;
         return true;
@@ -56,6 +68,9 @@ internal readonly record struct VirtualAddress(IPAddress Address, int PrefixLeng
         ip.TryWriteBytes(bytes, out _);
         return !(bytes[0] == 0 || bytes[0] == 127 || bytes[0] >= 224);
     }
+
+    private static bool IsUsableIpv6Unicast(IPAddress ip) =>
+        !(ip.IsIPv6Multicast || ip.IsIPv4MappedToIPv6 || ip.Equals(IPAddress.IPv6Any) || ip.Equals(IPAddress.IPv6Loopback));
 
     /// <summary>The <c>ADDRESS/PREFIX</c> form that iproute2 accepts.</summary>
     public override string ToString() => $"{Address}/{PrefixLength}";

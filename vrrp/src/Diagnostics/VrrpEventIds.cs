@@ -69,4 +69,9 @@ internal static class VrrpEventIds
     public const int NotifyCommandFailed = 122;
     public const int NotifyCommandTimedOut = 123;
     public const int NotifyCommandDropped = 124;
+
+    // Unsolicited neighbour advertisements, 140-159.
+    public const int NeighborAdvertisementSent = 140;
+    public const int NeighborAdvertisementUnavailable = 141;
+    public const int NeighborAdvertisementFailed = 142;
 }

@@ -9,6 +9,7 @@ internal static class VrrpLogCategories
     public const string Socket = "Tandem.Vrrp.Socket";
     public const string Addresses = "Tandem.Vrrp.Addresses";
     public const string Arp = "Tandem.Vrrp.Arp";
+    public const string Ndp = "Tandem.Vrrp.Ndp";
     public const string Tracking = "Tandem.Vrrp.Tracking";
     public const string Notify = "Tandem.Vrrp.Notify";
 }

@@ -18,17 +18,23 @@ internal interface IVrrpPlatform
     /// <summary>Adds and removes virtual addresses.</summary>
     IAddressConfigurator Addresses { get; }
 
-    /// <summary>Creates the sender of gratuitous ARP frames for the interface. A libpcap that fails to load or open is logged, not thrown.</summary>
+    /// <summary>
+    /// Creates the sender of gratuitous ARP frames (IPv4) or unsolicited neighbour advertisements (IPv6) for the
+    /// interface. A libpcap that fails to load or open is logged, not thrown.
+    /// </summary>
     IGratuitousArpSender CreateGratuitousArpSender(InterfaceInfo info, VrrpCounters counters);
 }
 
-/// <summary>A socket that sends VRRP messages to the multicast group or to unicast peers and receives IPv4 datagrams of protocol 112.</summary>
+/// <summary>A socket that sends VRRP messages to the multicast group or to unicast peers and receives datagrams of protocol 112.</summary>
 internal interface IVrrpTransport : IDisposable
 {
-    /// <summary>Sends one VRRP message to <paramref name="destination"/>; the kernel adds the IPv4 header with TTL 255.</summary>
+    /// <summary>Sends one VRRP message to <paramref name="destination"/>; the kernel adds the IP header with TTL or hop limit 255.</summary>
     void Send(ReadOnlySpan<byte> vrrpMessage, IPAddress destination);
 
-    /// <summary>Receives one IPv4 datagram, header included, and returns its length.</summary>
+    /// <summary>
+    /// Receives one datagram, IP header included, and returns its length. Over IPv6 the header is the fixed one that
+    /// the transport rebuilds from ancillary data.
+    /// </summary>
     ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 }
 
@@ -42,7 +48,7 @@ internal interface IAddressConfigurator
     Task<bool> RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken);
 }
 
-/// <summary>Announces virtual addresses with gratuitous ARP.</summary>
+/// <summary>Announces virtual addresses with gratuitous ARP (IPv4) or unsolicited neighbour advertisements (IPv6).</summary>
 internal interface IGratuitousArpSender : IDisposable
 {
     /// <summary>Sends the configured number of rounds of frames for every address; returns early when cancelled.</summary>

@@ -6,10 +6,11 @@ using Microsoft.Extensions.Logging;
 using Tandem.Vrrp.Addresses;
 using Tandem.Vrrp.Arp;
 using Tandem.Vrrp.Diagnostics;
+using Tandem.Vrrp.Ndp;
 
 namespace Tandem.Vrrp.Platform;
 
-/// <summary>The real platform: Linux interfaces, a raw socket, iproute2 and libpcap.</summary>
+/// <summary>The real platform: Linux interfaces, a raw IPv4 or IPv6 socket, iproute2 and libpcap.</summary>
 internal sealed class LinuxVrrpPlatform : IVrrpPlatform
 {
     private const int ErrnoPermissionDenied = 1;
@@ -37,6 +38,11 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
             ?? throw new InvalidOperationException($"Vrrp:Interface '{name}' was not found. Set it to one of the interfaces that 'ip link' lists.");
 
         var properties = networkInterface.GetIPProperties();
+        if (virtualAddresses.FirstOrDefault()?.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            return ResolveIpv6Interface(networkInterface, properties, virtualAddresses);
+        }
+
         int index;
         try
         {
@@ -61,11 +67,44 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
         return new InterfaceInfo(name, index, local[0], local, networkInterface.GetPhysicalAddress());
     }
 
+    /// <summary>
+    /// Reads the IPv6 side of the interface. The primary address is the first link-local address that is not a
+    /// virtual one, because RFC 9568 §5.1.2.1 sends adverts from the interface's link-local address.
+    /// </summary>
+    private static InterfaceInfo ResolveIpv6Interface(NetworkInterface networkInterface, IPInterfaceProperties properties, IReadOnlyCollection<IPAddress> virtualAddresses)
+    {
+        var name = networkInterface.Name;
+        int index;
+        try
+        {
+            index = properties.GetIPv6Properties().Index;
+        }
+        catch (NetworkInformationException ex)
+        {
+            throw new InvalidOperationException($"Vrrp:Interface '{name}' has no IPv6 configuration. Enable IPv6 on it (sysctl net.ipv6.conf.{name}.disable_ipv6=0).", ex);
+        }
+
+        // .NET reports link-local addresses with the interface index as scope; the speaker compares them without it.
+        var local = properties.UnicastAddresses
+            .Select(u => u.Address)
+            .Where(a => a.AddressFamily == AddressFamily.InterNetworkV6)
+            .Select(a => new IPAddress(a.GetAddressBytes()))
+            .Where(a => !virtualAddresses.Contains(a))
+            .ToList();
+        var linkLocal = local.FirstOrDefault(a => a.IsIPv6LinkLocal)
+            ?? throw new InvalidOperationException($"Vrrp:Interface '{name}' has no IPv6 link-local address other than the virtual ones. Adverts over IPv6 leave from it (RFC 9568 §5.1.2.1); bring the interface up with IPv6 enabled, or add one with 'ip -6 addr add fe80::…/64 dev {name}'.");
+
+        return new InterfaceInfo(name, index, linkLocal, local, networkInterface.GetPhysicalAddress());
+    }
+
     public IVrrpTransport OpenTransport(InterfaceInfo info)
     {
         try
         {
-            return RawSocketTransport.Open(info, unicast: _options.UnicastPeers is { Count: > 0 });
+            var unicast = _options.UnicastPeers is { Count: > 0 };
+            return info.PrimaryAddress.AddressFamily == AddressFamily.InterNetworkV6
+                ? RawIpv6SocketTransport.Open(info, unicast)
+                : RawSocketTransport.Open(info, unicast);
         }
         catch (SocketException ex)
         {
@@ -83,7 +122,16 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
     }
 
     public IGratuitousArpSender CreateGratuitousArpSender(InterfaceInfo info, VrrpCounters counters) =>
-        new PcapGratuitousArpSender(
+        info.PrimaryAddress.AddressFamily == AddressFamily.InterNetworkV6
+            ? new PcapNeighborAdvertisementSender(
+                info,
+                _options.GratuitousArpCount,
+                TimeSpan.FromMilliseconds(_options.GratuitousArpIntervalMilliseconds),
+                _options.NeighborAdvertisementRouterFlag,
+                _timeProvider,
+                counters,
+                _loggerFactory.CreateLogger(VrrpLogCategories.Ndp))
+            : new PcapGratuitousArpSender(
             info,
             _options.GratuitousArpCount,
             TimeSpan.FromMilliseconds(_options.GratuitousArpIntervalMilliseconds),

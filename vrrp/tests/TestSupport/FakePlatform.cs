@@ -18,6 +18,9 @@ internal sealed class FakePlatform : IVrrpPlatform
 
     public static IPAddress PrimaryAddress { get; } = IPAddress.Parse("198.51.100.12");
 
+    /// <summary>The link-local address that the fake interface reports when the virtual addresses are IPv6.</summary>
+    public static IPAddress Ipv6PrimaryAddress { get; } = IPAddress.Parse("fe80::12");
+
     public FakeTransport Transport { get; } = new();
 
     public FakeArpSender ArpSender { get; } = new();
@@ -52,7 +55,8 @@ internal sealed class FakePlatform : IVrrpPlatform
     public InterfaceInfo ResolveInterface(string name, IReadOnlyCollection<IPAddress> virtualAddresses)
     {
         Record("resolve");
-        return new InterfaceInfo(name, 7, PrimaryAddress, [PrimaryAddress], PhysicalAddress.Parse("02-00-5E-10-00-01"));
+        var primary = virtualAddresses.FirstOrDefault()?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? Ipv6PrimaryAddress : PrimaryAddress;
+        return new InterfaceInfo(name, 7, primary, [primary], PhysicalAddress.Parse("02-00-5E-10-00-01"));
     }
 
     public IVrrpTransport OpenTransport(InterfaceInfo info)
