@@ -28,6 +28,16 @@ public sealed record KeepalivedConfig(
     /// <summary>Whether keepalived stays backup for a lower-priority master (<c>nopreempt</c>).</summary>
     public bool NoPreempt { get; init; }
 
+    /// <summary>Virtual addresses listed after <see cref="VirtualAddress"/>, for example the global address of an IPv6 router.</summary>
+    public IReadOnlyList<string> MoreVirtualAddresses { get; init; } = [];
+
+    /// <summary>
+    /// The TTL or hop limit of unicast adverts (<c>unicast_ttl</c>); null keeps keepalived's default. keepalived 2.2.7
+    /// builds IPv4 headers itself with TTL 255, but leaves the IPv6 hop limit of unicast adverts to the kernel
+    /// default of 64, which RFC 9568 §7.1 receivers discard.
+    /// </summary>
+    public int? UnicastTtl { get; init; }
+
     /// <summary>Renders the keepalived.conf(5) text of this instance.</summary>
     public string Render()
     {
@@ -60,6 +70,10 @@ public sealed record KeepalivedConfig(
             }
 
             text.AppendLine("    }");
+            if (UnicastTtl is { } ttl)
+            {
+                text.AppendLine($"    unicast_ttl {ttl}");
+            }
         }
 
         if (Password is not null)
@@ -72,6 +86,10 @@ public sealed record KeepalivedConfig(
 
         text.AppendLine("    virtual_ipaddress {");
         text.AppendLine($"        {VirtualAddress}");
+        foreach (string address in MoreVirtualAddresses)
+        {
+            text.AppendLine($"        {address}");
+        }
         text.AppendLine("    }");
         text.AppendLine("}");
         return text.ToString();
