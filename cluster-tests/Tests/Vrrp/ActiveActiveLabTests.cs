@@ -21,8 +21,8 @@ public sealed class ActiveActiveLabTests(ITestOutputHelper output)
     private const byte HighPriority = 150;
     private const byte LowPriority = 100;
 
-    private static readonly IPAddress WebAddress = LabTopology.VirtualAddress;
-    private static readonly IPAddress ApiAddress = IPAddress.Parse("198.51.100.101");
+    private static readonly IPAddress WebAddress = MultiRouterLab.WebAddress;
+    private static readonly IPAddress ApiAddress = MultiRouterLab.ApiAddress;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly ILogger _logger = new TestOutputLogger(output, TimeProvider.System);
@@ -41,10 +41,10 @@ public sealed class ActiveActiveLabTests(ITestOutputHelper output)
             await lab.StartRedisAsync(cancellationToken);
             await lab.StartBackendsAsync(cancellationToken);
 
-            string configA = StartNode(lab, topology.NodeA, webPriority: HighPriority, apiPriority: LowPriority);
-            StartNode(lab, topology.NodeB, webPriority: LowPriority, apiPriority: HighPriority);
-            await WaitForHttpsAsync(lab, topology.NodeA, cancellationToken);
-            await WaitForHttpsAsync(lab, topology.NodeB, cancellationToken);
+            string configA = MultiRouterLab.StartNode(lab, topology.NodeA, webPriority: HighPriority, apiPriority: LowPriority);
+            MultiRouterLab.StartNode(lab, topology.NodeB, webPriority: LowPriority, apiPriority: HighPriority);
+            await MultiRouterLab.WaitForHttpsAsync(lab, topology.NodeA, cancellationToken);
+            await MultiRouterLab.WaitForHttpsAsync(lab, topology.NodeB, cancellationToken);
 
             // Before: each node has its own address and not the other's, for a whole down interval of the backups,
             // which shows that each backup hears the other node's adverts for its VRID.
@@ -54,8 +54,8 @@ public sealed class ActiveActiveLabTests(ITestOutputHelper output)
             await Task.Delay(settings.ActiveDownInterval(LowPriority), TimeProvider.System, cancellationToken);
             Assert.True(await IsSplitAsync(lab, cancellationToken), $"The addresses moved while both nodes ran.{Environment.NewLine}{lab.DescribeProcesses()}");
 
-            await AssertServedByAsync(lab, WebAddress, topology.NodeA, cancellationToken);
-            await AssertServedByAsync(lab, ApiAddress, topology.NodeB, cancellationToken);
+            await MultiRouterLab.AssertServedByAsync(lab, WebAddress, topology.NodeA, cancellationToken);
+            await MultiRouterLab.AssertServedByAsync(lab, ApiAddress, topology.NodeB, cancellationToken);
 
             CommandResult status = await ManagementLab.RunTandemctlAsync(
                 lab, ["status", "--node", ManagementLab.Endpoint(topology.NodeA), "--node", ManagementLab.Endpoint(topology.NodeB)], cancellationToken);
@@ -67,7 +67,7 @@ public sealed class ActiveActiveLabTests(ITestOutputHelper output)
             // Fault: SIGKILL sends no priority-0 advert, so node-b's web router waits its whole Active_Down_Interval.
             var sinceKill = Stopwatch.StartNew();
             lab.NodeProcess(topology.NodeA).KillHard();
-            CommandResult release = await RunReleaseAsync(lab, topology.NodeA, configA, cancellationToken);
+            CommandResult release = await MultiRouterLab.RunReleaseAsync(lab, topology.NodeA, configA, cancellationToken);
             output.WriteLine($"release of node-a: exit {release.ExitCode} in {release.Duration.TotalMilliseconds:0} ms");
             Assert.Equal(0, release.ExitCode);
 
@@ -88,72 +88,15 @@ public sealed class ActiveActiveLabTests(ITestOutputHelper output)
             Assert.True(await lab.Network.HasAddressAsync(topology.NodeB, WebAddress, cancellationToken));
             Assert.True(await lab.Network.HasAddressAsync(topology.NodeB, ApiAddress, cancellationToken));
             Assert.False(await lab.Network.HasAddressAsync(topology.NodeA, WebAddress, cancellationToken));
-            await AssertServedByAsync(lab, WebAddress, topology.NodeB, cancellationToken);
-            await AssertServedByAsync(lab, ApiAddress, topology.NodeB, cancellationToken);
+            await MultiRouterLab.AssertServedByAsync(lab, WebAddress, topology.NodeB, cancellationToken);
+            await MultiRouterLab.AssertServedByAsync(lab, ApiAddress, topology.NodeB, cancellationToken);
         }
 
         Assert.Empty(lab.TeardownProblems);
     }
 
-    /// <summary>Starts <paramref name="node"/> with the routers web and api at the given priorities, and returns its config path.</summary>
-    private static string StartNode(ClusterLab lab, LabHost node, byte webPriority, byte apiPriority)
-    {
-        string configPath = MultiRouterConfigFile.Write(
-            lab.RunDirectory,
-            lab.Topology,
-            node,
-            [new LabRouter("web", 51, WebAddress, webPriority), new LabRouter("api", 52, ApiAddress, apiPriority)],
-            lab.Options.Nodes,
-            lab.Certificate);
-        lab.StartProcess(
-            node.Name,
-            node.Namespace,
-            LabPaths.DotnetHost,
-            [
-                lab.NodeAssemblyPath, "--config", configPath,
-                $"--Management:Address={node.Address}",
-                $"--Management:Port={ManagementLab.ManagementPort}",
-                $"--Management:MetricsPort={ManagementLab.MetricsPort}",
-                $"--Management:AllowedNetworks:0={lab.Topology.Client.Address}/32",
-            ]);
-        return configPath;
-    }
-
-    private static async Task WaitForHttpsAsync(ClusterLab lab, LabHost node, CancellationToken cancellationToken)
-    {
-        var endpoint = new IPEndPoint(node.Address, LabTopology.ProxyPort);
-        bool ready = await Poll.UntilAsync(
-            async token => (await lab.Client.GetHttpsAsync(endpoint, "/ready", null, token)).StatusCode is not null,
-            lab.Options.StartupTimeout,
-            TimeSpan.FromMilliseconds(100),
-            TimeProvider.System,
-            cancellationToken);
-        Assert.True(ready, $"{node.Name} did not serve HTTPS on {endpoint}.{Environment.NewLine}{lab.DescribeProcesses()}");
-    }
-
     /// <summary>True while node-a has only the web address and node-b only the api address.</summary>
-    private static async Task<bool> IsSplitAsync(ClusterLab lab, CancellationToken cancellationToken)
-    {
-        LabTopology topology = lab.Topology;
-        return await lab.Network.HasAddressAsync(topology.NodeA, WebAddress, cancellationToken)
-            && !await lab.Network.HasAddressAsync(topology.NodeA, ApiAddress, cancellationToken)
-            && await lab.Network.HasAddressAsync(topology.NodeB, ApiAddress, cancellationToken)
-            && !await lab.Network.HasAddressAsync(topology.NodeB, WebAddress, cancellationToken);
-    }
-
-    /// <summary>Checks that an HTTPS request to <paramref name="address"/> succeeds and that <paramref name="node"/> proxied it.</summary>
-    private static async Task AssertServedByAsync(ClusterLab lab, IPAddress address, LabHost node, CancellationToken cancellationToken)
-    {
-        ProbeResult result = await lab.Client.GetHttpsAsync(new IPEndPoint(address, LabTopology.ProxyPort), "/", null, cancellationToken);
-        Assert.True(result.Succeeded, $"GET https://{address}/ failed: {result.Failure} {result.Detail}");
-        Assert.Equal(node.Address, result.Reply?.PeerAddress);
-    }
-
-    /// <summary>Runs <c>tandem-node release</c> in the namespace of <paramref name="node"/>, as systemd's ExecStopPost would.</summary>
-    private static Task<CommandResult> RunReleaseAsync(ClusterLab lab, LabHost node, string configPath, CancellationToken cancellationToken) =>
-        CommandRunner.RunAsync(
-            "ip",
-            ["netns", "exec", node.Namespace, LabPaths.DotnetHost, lab.NodeAssemblyPath, "release", "--config", configPath],
-            TimeSpan.FromSeconds(30),
-            cancellationToken);
+    private static async Task<bool> IsSplitAsync(ClusterLab lab, CancellationToken cancellationToken) =>
+        await MultiRouterLab.HasExactlyAsync(lab, lab.Topology.NodeA, [WebAddress], cancellationToken)
+        && await MultiRouterLab.HasExactlyAsync(lab, lab.Topology.NodeB, [ApiAddress], cancellationToken);
 }

@@ -118,7 +118,7 @@ internal sealed partial class VrrpSyncGroupCoordinator
         }
         else if (change.From == VrrpState.Master)
         {
-            Run(() => FollowOutOfMaster(group, members, routerName, change.To, change.Reason));
+            Run(() => FollowOutOfMaster(group, members, routerName, change.To));
         }
     }
 
@@ -146,11 +146,11 @@ internal sealed partial class VrrpSyncGroupCoordinator
         }
     }
 
-    private void FollowOutOfMaster(VrrpSyncGroupSettings group, List<ISyncGroupMember> members, string leader, VrrpState leaderState, string leaderReason)
+    private void FollowOutOfMaster(VrrpSyncGroupSettings group, List<ISyncGroupMember> members, string leader, VrrpState leaderState)
     {
         foreach (var member in members.Where(m => !IsLeader(m, leader) && m.State == VrrpState.Master && !m.HandingOver))
         {
-            var reason = $"{ReasonPrefix(group)} router {leader} left Master ({leaderReason})";
+            var reason = $"{ReasonPrefix(group)} router {leader} left Master for {leaderState}";
             Log.MemberHandingOver(_logger, group.Name, member.Name, leader, leaderState);
             var handOver = member.HandOverAsync(reason);
             _ = handOver.ContinueWith(

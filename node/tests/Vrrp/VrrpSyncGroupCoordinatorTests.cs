@@ -112,7 +112,7 @@ public sealed class VrrpSyncGroupCoordinatorTests
         _coordinator.OnStateChanged("web", Change(VrrpState.Master, VrrpState.Backup, "198.51.100.12 has priority 200, above ours"));
 
         var reason = Assert.Single(_api.HandOvers);
-        Assert.Equal("sync group frontend: router web left Master (198.51.100.12 has priority 200, above ours)", reason);
+        Assert.Equal("sync group frontend: router web left Master for Backup", reason);
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public sealed class VrrpSyncGroupCoordinatorTests
         _web.State = VrrpState.Master;
 
         // The hand-over that the group started ends with a state change whose reason starts with the group's prefix.
-        _coordinator.OnStateChanged("api", Change(VrrpState.Master, VrrpState.Backup, "sync group frontend: router web left Master (shutdown): 198.51.100.12 took over as master with priority 100"));
+        _coordinator.OnStateChanged("api", Change(VrrpState.Master, VrrpState.Backup, "sync group frontend: router web left Master for Initialize: 198.51.100.12 took over as master with priority 100"));
 
         Assert.Empty(_web.HandOvers);
     }
