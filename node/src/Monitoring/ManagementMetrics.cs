@@ -34,6 +34,9 @@ internal sealed class ManagementMetrics : IDisposable
     private readonly Counter _gratuitousArpSent;
     private readonly Counter _priorityZeroReceived;
     private readonly Counter _repliesSuppressed;
+    private readonly Gauge _effectivePriority;
+    private readonly Counter _notifyFailures;
+    private readonly Counter _notifyDropped;
     private readonly Counter _proxyRequests;
     private readonly Counter _proxyFailures;
     private readonly Gauge _destinationHealth;
@@ -81,6 +84,12 @@ internal sealed class ManagementMetrics : IDisposable
             "tandem_vrrp_replies_suppressed_total",
             "Replies to priority-0 or lower-priority adverts not sent because the master had replied within its interval.",
             "vrid");
+        _effectivePriority = factory.CreateGauge(
+            "tandem_vrrp_effective_priority", "VRRP priority advertised now: the configured one lowered by failed tracked conditions.", "vrid");
+        _notifyFailures = factory.CreateCounter(
+            "tandem_vrrp_notify_failures_total", "Runs of Vrrp:NotifyCommand that failed to start, exited with a nonzero code or timed out.", "vrid");
+        _notifyDropped = factory.CreateCounter(
+            "tandem_vrrp_notify_dropped_total", "Runs of Vrrp:NotifyCommand dropped because too many were waiting.", "vrid");
         _proxyRequests = factory.CreateCounter("tandem_proxy_requests_total", "Requests received on the proxy listener.");
         _proxyFailures = factory.CreateCounter(
             "tandem_proxy_failures_total", "Proxied requests that YARP failed to forward (a ForwarderError other than None).");
@@ -161,6 +170,9 @@ internal sealed class ManagementMetrics : IDisposable
         _gratuitousArpSent.WithLabels(vrid).IncTo(counters.GratuitousArpSent);
         _priorityZeroReceived.WithLabels(vrid).IncTo(counters.PriorityZeroReceived);
         _repliesSuppressed.WithLabels(vrid).IncTo(counters.RepliesSuppressed);
+        _effectivePriority.WithLabels(vrid).Set(speaker.EffectivePriority);
+        _notifyFailures.WithLabels(vrid).IncTo(counters.NotifyFailed);
+        _notifyDropped.WithLabels(vrid).IncTo(counters.NotifyDropped);
         foreach (var (reason, count) in counters.GetRejectedByReason())
         {
             _advertsRejected.WithLabels(vrid, reason.ToString()).IncTo(count);

@@ -311,6 +311,9 @@ internal sealed class NodeStatusCollector
         status.Counters.GratuitousArpSent = (ulong)counters.GratuitousArpSent;
         status.Counters.PriorityZeroReceived = (ulong)counters.PriorityZeroReceived;
         status.Counters.RepliesSuppressed = (ulong)counters.RepliesSuppressed;
+        status.Counters.NotifyFailures = (ulong)counters.NotifyFailed;
+        status.Counters.NotifyTimeouts = (ulong)counters.NotifyTimedOut;
+        status.Counters.NotifyDropped = (ulong)counters.NotifyDropped;
         foreach (var (reason, count) in counters.GetRejectedByReason())
         {
             status.Counters.RejectedByReason[reason.ToString()] = (ulong)count;
