@@ -11,11 +11,12 @@ namespace Tandem.Node.SessionAffinity;
 /// local cache has no pin, for example because the other node created the pin.
 /// </summary>
 /// <remarks>
-/// A hint is 16 bytes written as 22 base64url characters: the number of the ticket-key interval (4 bytes, big endian)
-/// and the first 12 bytes of an HMAC-SHA256 over the cluster id, the session id and the destination id. The HMAC key
+/// A hint is 16 bytes written as 22 base64url characters: a key id (4 bytes, big endian) and the first 12 bytes of an HMAC-SHA256 over the cluster id, the session id and the destination id. The HMAC key
 /// is derived with HKDF-SHA256 from that interval's session-ticket HMAC key, so every node that shares the ticket key
 /// ring verifies every other node's hints, and no second secret needs distributing. The destination id itself is not
-/// in the cookie. A node finds it by computing the tag for each destination of the cluster. A hint lives as long as
+/// in the cookie. A node finds it by computing the tag for each destination of the cluster. The key id is the
+/// ticket-key interval number, with the top bit set for a key that a node made up locally while Redis was unreachable,
+/// so another node does not mistake it for the shared key of the same interval. A hint lives as long as
 /// its ticket key is accepted, <c>Proxy:TicketKeyOverlap</c> intervals after the next key takes over, and the node
 /// rewrites the cookie once a newer key encrypts.
 /// </remarks>
@@ -41,14 +42,14 @@ internal sealed class DestinationHints
     {
         var key = _keys().Encryption;
         Span<byte> hint = stackalloc byte[ByteLength];
-        BinaryPrimitives.WriteUInt32BigEndian(hint, (uint)key.Epoch);
+        BinaryPrimitives.WriteUInt32BigEndian(hint, GetKeyId(key));
         ComputeTag(key, clusterId, sessionId, destinationId, hint[4..]);
         return Base64Url.EncodeToString(hint);
     }
 
     /// <summary>True when <paramref name="hint"/> was made under the key that encrypts tickets now.</summary>
     public bool IsCurrent(string hint) =>
-        TryDecode(hint, out var epoch, out _) && epoch == (uint)_keys().Encryption.Epoch;
+        TryDecode(hint, out var keyId, out _) && keyId == GetKeyId(_keys().Encryption);
 
     /// <summary>
     /// Finds which of <paramref name="destinationIds"/> the hint names. Returns <see cref="HintStatus.Valid"/> with
@@ -62,12 +63,12 @@ internal sealed class DestinationHints
         out string? destinationId)
     {
         destinationId = null;
-        if (!TryDecode(hint, out var epoch, out var tag))
+        if (!TryDecode(hint, out var keyId, out var tag))
         {
             return HintStatus.Malformed;
         }
 
-        var key = _keys().Decryption.FirstOrDefault(candidate => (uint)candidate.Epoch == epoch);
+        var key = _keys().Decryption.FirstOrDefault(candidate => GetKeyId(candidate) == keyId);
         if (key is null)
         {
             return HintStatus.KeyUnknown;
@@ -87,9 +88,11 @@ internal sealed class DestinationHints
         return HintStatus.NoMatch;
     }
 
-    private static bool TryDecode(string hint, out uint epoch, out byte[] tag)
+    private static uint GetKeyId(TicketKey key) => ((uint)key.Epoch & 0x7FFF_FFFF) | (key.IsLocal ? 0x8000_0000 : 0);
+
+    private static bool TryDecode(string hint, out uint keyId, out byte[] tag)
     {
-        epoch = 0;
+        keyId = 0;
         tag = [];
 
         // 16 bytes in 22 characters have the same canonical form as a session id, so the same character check
@@ -100,7 +103,7 @@ internal sealed class DestinationHints
         }
 
         var bytes = Base64Url.DecodeFromChars(hint);
-        epoch = BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        keyId = BinaryPrimitives.ReadUInt32BigEndian(bytes);
         tag = bytes[4..];
         return true;
     }

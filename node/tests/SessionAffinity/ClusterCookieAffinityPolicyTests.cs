@@ -276,6 +276,24 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     [Fact]
+    public async Task Hint_UnderLocalKey_KeyUnknownElsewhere()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var localRing = await StartRingAsync(time, new UnreachableTicketKeyStorage());
+        await using var sharedRing = await StartRingAsync(time);
+        var nodeA = CreateNode(new ScriptedAffinityStore(), hints: new DestinationHints(localRing));
+        var nodeB = CreateNode(new ScriptedAffinityStore { LookupResult = AffinityLookup.Unavailable }, hints: new DestinationHints(sharedRing));
+        var cookie = await PinNewSessionAsync(nodeA, _destinations[1]);
+
+        var result = await nodeB.Policy.FindAffinitizedDestinationsAsync(CreateContext(cookie), _cluster, Config, _destinations, CancellationToken.None);
+
+        Assert.True(localRing.Current.Encryption.IsLocal);
+        Assert.Equal(localRing.Current.Encryption.Epoch, sharedRing.Current.Encryption.Epoch);
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
+        Assert.Equal(1, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.HintKeyUnknown));
+    }
+
+    [Fact]
     public async Task CookieWithoutHint_RoutesAndGainsHint()
     {
         await using var ring = await StartRingAsync();
@@ -424,10 +442,10 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     /// <summary>A ticket key ring in memory, standing for the ring that every node shares through Redis.</summary>
-    private static async Task<TicketKeyRing> StartRingAsync(TimeProvider? time = null)
+    private static async Task<TicketKeyRing> StartRingAsync(TimeProvider? time = null, ITicketKeyStorage? storage = null)
     {
         var options = new TicketKeyOptions { RotationInterval = TimeSpan.FromHours(1), Overlap = 1 };
-        var ring = new TicketKeyRing(new InProcessTicketKeyStorage(), options, time ?? TimeProvider.System, NullLogger.Instance);
+        var ring = new TicketKeyRing(storage ?? new InProcessTicketKeyStorage(), options, time ?? TimeProvider.System, NullLogger.Instance);
         await ring.StartAsync(TestContext.Current.CancellationToken);
         return ring;
     }
@@ -452,6 +470,18 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     private sealed record TestNode(ClusterCookieAffinityPolicy Policy, InProcessAffinityStore Local, AffinityMetrics Metrics);
+
+    /// <summary>Ticket key storage that never replies, as Redis while it is down, so the ring makes a local key.</summary>
+    private sealed class UnreachableTicketKeyStorage : ITicketKeyStorage
+    {
+        public string Name => "unreachable";
+
+        public ValueTask<byte[]?> GetOrAddAsync(long epoch, byte[] candidate, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<byte[]?>(null);
+
+        public ValueTask<IReadOnlyDictionary<long, byte[]>?> GetAsync(IReadOnlyList<long> epochs, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IReadOnlyDictionary<long, byte[]>?>(null);
+    }
 
     /// <summary>A shared store whose results the test sets, counting the calls.</summary>
     private sealed class ScriptedAffinityStore : IAffinityStore
