@@ -69,7 +69,7 @@ def main(argv):
         for router in status.virtual_routers:
             master = "self" if router.state == messages.VRRP_STATE_MASTER else (
                 f"{router.master_heard.address} ({router.master_heard.priority})" if router.HasField("master_heard") else "-")
-            print(f"  vrid {router.vrid}: {state_name(router.state)}, priority {router.configured_priority}, "
+            print(f"  vrid {label(router.vrid, router.name)}: {state_name(router.state)}, priority {router.configured_priority}, "
                   f"master {master}, holds {', '.join(router.virtual_addresses_held) or '-'}")
         destinations = [d for c in status.proxy.clusters for d in c.destinations]
         print(f"  proxy {status.proxy.listen_endpoint}: {len(destinations)} destinations, "
@@ -106,7 +106,12 @@ def print_cluster(cluster, messages):
                 age += ", stale"
         print(f"  {member.status.node_name}: {age}")
     for router in cluster.virtual_routers:
-        print(f"  vrid {router.vrid}: {messages.Mastership.Name(router.mastership)} {', '.join(router.masters) or '-'}")
+        print(f"  vrid {label(router.vrid, router.name)}: {messages.Mastership.Name(router.mastership)} {', '.join(router.masters) or '-'}")
+
+
+def label(vrid, name):
+    """Return the VRID and the router's name, leaving out the name "default" of a node's single router, as tandemctl does."""
+    return str(vrid) if name in ("", "default") else f"{vrid} {name}"
 
 
 if __name__ == "__main__":
