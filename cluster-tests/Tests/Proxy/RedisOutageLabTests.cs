@@ -77,7 +77,8 @@ public sealed class RedisOutageLabTests(ITestOutputHelper output)
             load.Stop();
             await loadTask;
 
-            IReadOnlyList<string> keys = sessions.Select(session => $"tandem:affinity:backends:{session.Cookie}").ToList();
+            // The cookie value is the session id, then a dot and the destination hint, and the key holds the id only.
+            IReadOnlyList<string> keys = sessions.Select(session => $"tandem:affinity:backends:{session.Cookie.Split('.')[0]}").ToList();
             long restored = 0;
             bool allRestored = await Poll.UntilAsync(
                 async token => (restored = await CountExistingKeysAsync(lab, keys, token)) == keys.Count,
