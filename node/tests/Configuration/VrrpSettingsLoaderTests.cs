@@ -161,6 +161,19 @@ public sealed class VrrpSettingsLoaderTests
     }
 
     [Fact]
+    public void Load_SameVridOtherFamily_Accepted()
+    {
+        // RFC 9568 keeps IPv4 and IPv6 in separate virtual routers, so VRID 51 may exist once for each family.
+        var values = TwoRouters();
+        values["Vrrp:Routers:1:VirtualRouterId"] = "51";
+        values["Vrrp:Routers:1:VirtualAddresses:0"] = "fe80::100/64";
+
+        var (_, errors) = Load(values);
+
+        Assert.DoesNotContain(errors, error => error.Contains("is also the VRID", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Load_AddressInTwoRouters_Reported()
     {
         var values = TwoRouters();
