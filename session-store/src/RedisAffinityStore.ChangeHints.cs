@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -14,6 +15,9 @@ public enum ChangeHintOutcome
 
     /// <summary>The message does not have the format this store publishes, so it was ignored.</summary>
     Malformed,
+
+    /// <summary>A store checked that its subscription works by publishing its sender id alone. Nothing to drop.</summary>
+    Probe,
 }
 
 /// <summary>
@@ -22,8 +26,8 @@ public enum ChangeHintOutcome
 /// the next lookup reads Redis. The message carries no destination and no key material.
 /// </summary>
 /// <remarks>
-/// Pub/sub delivers at most once, and a message published while a subscriber is disconnected is lost. So after every
-/// restored connection the store revalidates the whole local cache against Redis (<see cref="RevalidateLocalCacheAsync"/>).
+/// Redis pub/sub delivers each message at most once, and a message published while a subscriber is disconnected is
+/// lost. So after every restored connection the store revalidates the whole local cache against Redis (<see cref="RevalidateLocalCacheAsync"/>).
 /// </remarks>
 public sealed partial class RedisAffinityStore
 {
@@ -41,8 +45,10 @@ public sealed partial class RedisAffinityStore
     private readonly string _senderId = Guid.NewGuid().ToString("N");
     private readonly RedisChannel _hintChannel;
     private InProcessAffinityStore? _localCache;
-    private int _hintSubscriptionState;
     private int _revalidationState;
+
+    // Completed when this store receives its own subscription probe, a message of just its sender id.
+    private readonly TaskCompletionSource _subscriptionConfirmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// Drops pins from <paramref name="localCache"/> when another node changes them, and checks the cached pins
@@ -58,36 +64,48 @@ public sealed partial class RedisAffinityStore
     }
 
     /// <summary>
-    /// Subscribes to the hint channel. When Redis is unreachable it returns without a subscription, and the store
-    /// subscribes on the next restored connection.
+    /// Subscribes to the hint channel. StackExchange.Redis keeps the subscription even when this first SUBSCRIBE
+    /// fails because Redis is unreachable, and sends it again on every connect, so this runs once per store.
     /// </summary>
     private async Task SubscribeToHintsAsync()
     {
-        // 0: not subscribed, 1: subscribing or subscribed. A failed attempt goes back to 0.
-        if (Interlocked.CompareExchange(ref _hintSubscriptionState, 1, 0) != 0)
-        {
-            return;
-        }
-
         try
         {
             await RedisOperation.WaitBoundedAsync(SubscribeAsync(), _connectTimeout, _timeProvider, CancellationToken.None);
         }
         catch (Exception exception) when (RedisOperation.TryClassify(exception, CancellationToken.None, out var reason))
         {
-            // Remove the handler in case the library recorded the subscription before it failed to send it, so that
-            // the next attempt does not register it twice.
+            // An error reply, such as NOPERM from an ACL without the channel, repeats on every connect. An unreachable
+            // Redis is already logged as such.
+            var level = reason == StoreFailureReason.ServerError ? LogLevel.Warning : LogLevel.Debug;
+            Log.ChangeHintSubscribeFailed(_logger, level, _hintChannel.ToString(), reason, DescribeFailure(exception));
+        }
+    }
+
+    /// <summary>
+    /// Waits until this store receives its own subscription probe, at most the connect timeout, so that hints other
+    /// nodes send after <see cref="ConnectAsync"/> returns reach it.
+    /// </summary>
+    /// <remarks>
+    /// It measures real time, like the connect timeout of StackExchange.Redis itself, because a test clock would never
+    /// end the wait.
+    /// </remarks>
+    private async Task WaitForHintSubscriptionAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (!_subscriptionConfirmed.Task.IsCompleted && Stopwatch.GetElapsedTime(started) < _connectTimeout)
+        {
             try
             {
-                _connection.GetSubscriber().Unsubscribe(_hintChannel, OnHint, CommandFlags.FireAndForget);
+                _connection.GetSubscriber().Publish(_hintChannel, _senderId, CommandFlags.FireAndForget);
             }
             catch (RedisException)
             {
-                // Still disconnected. A handler that stays recorded only applies each hint twice, which is harmless.
+                // Not connected yet: the next round tries again.
             }
 
-            Volatile.Write(ref _hintSubscriptionState, 0);
-            Log.ChangeHintSubscribeFailed(_logger, _hintChannel.ToString(), reason, DescribeFailure(exception));
+            await Task.WhenAny(_subscriptionConfirmed.Task, Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -110,12 +128,23 @@ public sealed partial class RedisAffinityStore
         catch (RedisException)
         {
             // NOTE: The other nodes then serve their cached copy of the pin until it expires or their own Redis
-            // connection is restored, because nothing else tells them about this change.
+            // connection is restored, because no other message reports this change.
         }
     }
 
     private void OnHint(RedisChannel channel, RedisValue message)
     {
+        if (IsProbe(message, out var probeSenderId))
+        {
+            if (string.Equals(probeSenderId, _senderId, StringComparison.Ordinal))
+            {
+                _subscriptionConfirmed.TrySetResult();
+            }
+
+            _metrics.RecordHint(ChangeHintOutcome.Probe);
+            return;
+        }
+
         if (!TryParseHint(message, out var senderId, out var clusterId, out var sessionId))
         {
             _metrics.RecordHint(ChangeHintOutcome.Malformed);
@@ -135,6 +164,25 @@ public sealed partial class RedisAffinityStore
 
         _localCache?.Remove(clusterId, sessionId);
         _metrics.RecordHint(ChangeHintOutcome.Applied);
+    }
+
+    /// <summary>Checks for a subscription probe, which is a sender id alone: 32 lowercase hexadecimal digits.</summary>
+    internal static bool IsProbe(RedisValue message, out string senderId)
+    {
+        senderId = "";
+        if (message.IsNullOrEmpty || message.Length() != 32)
+        {
+            return false;
+        }
+
+        var text = message.ToString();
+        if (!text.All(char.IsAsciiHexDigitLower))
+        {
+            return false;
+        }
+
+        senderId = text;
+        return true;
     }
 
     /// <summary>
@@ -251,12 +299,12 @@ public sealed partial class RedisAffinityStore
 
     private static partial class Log
     {
-        [LoggerMessage(EventIds.ChangeHintSubscribeFailed, LogLevel.Warning,
+        [LoggerMessage(EventId = EventIds.ChangeHintSubscribeFailed, Message =
             "Subscribing to pin change hints on Redis channel {Channel} failed with {Reason} ({Error}). The node " +
-            "subscribes again when the connection is restored, and until then serves cached pins that other nodes " +
-            "may have changed")]
+            "subscribes again on every connect, and until then may serve cached pins that other nodes changed")]
         public static partial void ChangeHintSubscribeFailed(
             ILogger logger,
+            LogLevel level,
             string channel,
             StoreFailureReason reason,
             string error);

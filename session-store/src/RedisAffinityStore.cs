@@ -95,10 +95,20 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         }
         else
         {
-            Log.NotConnectedAtStartup(logger, endPoints);
+            var failureType = await store.FindStartupFailureAsync(endPoints);
+            Log.NotConnectedAtStartup(logger, endPoints, failureType);
+            if (failureType == ConnectionFailureType.AuthenticationFailure)
+            {
+                Log.AuthenticationFailedAtStartup(logger, endPoints);
+            }
         }
 
         await store.SubscribeToHintsAsync().WaitAsync(cancellationToken);
+        if (connection.IsConnected)
+        {
+            await store.WaitForHintSubscriptionAsync(cancellationToken);
+        }
+
         return store;
     }
 
@@ -114,6 +124,13 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         configuration.ConnectTimeout = options.ConnectTimeoutMilliseconds;
+
+        // The tie-breaker key picks one primary among several listed ones, which the store does not support, so it is
+        // off. The configuration channel, on which clients announce a new primary, moves under the key prefix, so
+        // the ACL of the node's user needs no other channel. Subscribing to it also opens the subscription
+        // connection while connecting, ready for the change hints.
+        configuration.TieBreaker = "";
+        configuration.ConfigurationChannel = options.KeyPrefix + "redis-configuration";
 
         // Keys contain session ids, which are cookie values, so exception messages must not carry them into logs.
         configuration.IncludeDetailInExceptions = false;
@@ -186,6 +203,32 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         await _connection.DisposeAsync();
     }
 
+    /// <summary>
+    /// Sends a PING to learn why the first connect failed, because StackExchange.Redis raises no
+    /// <see cref="IConnectionMultiplexer.ConnectionFailed"/> before the store subscribes to it. Records the failure in
+    /// <see cref="LastConnectionError"/> and returns its type, or null when the PING succeeded or failed otherwise.
+    /// </summary>
+    private async Task<ConnectionFailureType?> FindStartupFailureAsync(string endPoints)
+    {
+        try
+        {
+            await WaitBoundedAsync(_database.PingAsync(), CancellationToken.None);
+            return null;
+        }
+        catch (RedisConnectionException exception)
+        {
+            // The last failure of the connection, such as AuthenticationFailure, is the inner exception of the
+            // "no connection is available" exception that fail-fast commands throw.
+            var failure = exception.InnerException as RedisConnectionException ?? exception;
+            LastConnectionError ??= $"{failure.FailureType} on {endPoints}: {DescribeCause(failure.FailureType, failure)}";
+            return failure.FailureType;
+        }
+        catch (Exception exception) when (RedisOperation.TryClassify(exception, CancellationToken.None, out _))
+        {
+            return null;
+        }
+    }
+
     internal string CreateKey(string clusterId, string sessionId) =>
         string.Concat(_keyPrefix, "affinity:", clusterId, ":", sessionId);
 
@@ -234,20 +277,21 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         var endPoint = FormatEndPoint(args.EndPoint);
         var cause = DescribeCause(args.FailureType, args.Exception);
         LastConnectionError = $"{args.FailureType} on {endPoint}: {cause}";
-        ConnectivityChanged?.Invoke();
-        if (!_connectionLogLimiter.TryEnter(endPoint, out var suppressed))
+
+        // Logged before the handlers run, so the failure is in the log by the time they report it elsewhere.
+        if (_connectionLogLimiter.TryEnter(endPoint, out var suppressed))
         {
-            return;
+            if (suppressed == 0)
+            {
+                Log.ConnectionFailed(_logger, endPoint, args.ConnectionType, args.FailureType, cause);
+            }
+            else
+            {
+                Log.ConnectionFailedAfterSuppressed(_logger, endPoint, args.ConnectionType, args.FailureType, cause, suppressed);
+            }
         }
 
-        if (suppressed == 0)
-        {
-            Log.ConnectionFailed(_logger, endPoint, args.ConnectionType, args.FailureType, cause);
-        }
-        else
-        {
-            Log.ConnectionFailedAfterSuppressed(_logger, endPoint, args.ConnectionType, args.FailureType, cause, suppressed);
-        }
+        ConnectivityChanged?.Invoke();
     }
 
     /// <summary>
@@ -285,7 +329,6 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         Log.ConnectionRestored(_logger, endPoint, args.ConnectionType);
 
         // Hints published while this connection was down are lost.
-        _ = SubscribeToHintsAsync();
         StartRevalidation();
         ConnectivityChanged?.Invoke();
     }
@@ -310,9 +353,14 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
         public static partial void Connected(ILogger logger, string endPoints);
 
         [LoggerMessage(EventIds.RedisNotConnectedAtStartup, LogLevel.Warning,
-            "Redis at {EndPoints} is not reachable. The node starts anyway, keeps reconnecting in the background, " +
-            "and keeps affinity pins only in this process until Redis answers")]
-        public static partial void NotConnectedAtStartup(ILogger logger, string endPoints);
+            "Redis at {EndPoints} is not reachable ({FailureType}). The node starts anyway, keeps reconnecting in the " +
+            "background, and keeps affinity pins only in this process until Redis answers")]
+        public static partial void NotConnectedAtStartup(ILogger logger, string endPoints, ConnectionFailureType? failureType);
+
+        [LoggerMessage(EventIds.RedisAuthenticationFailedAtStartup, LogLevel.Error,
+            "Redis at {EndPoints} rejected the node's credentials. Check user= and password= in SessionStore:Redis and " +
+            "the ACL rules of that user")]
+        public static partial void AuthenticationFailedAtStartup(ILogger logger, string endPoints);
 
         [LoggerMessage(EventIds.RedisConnectionFailed, LogLevel.Warning,
             "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType} ({Cause}). " +

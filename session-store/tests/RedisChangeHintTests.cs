@@ -24,16 +24,17 @@ public sealed class RedisChangeHintTests(RedisServerFixture fixture) : IClassFix
         await using var b = await Node.ConnectAsync(server.Configuration, prefix);
         var sessionId = NewSessionId();
         await a.StoreAsync(sessionId, "b1");
+        Assert.True(await WaitForHintsAsync(b, 1), "Node B received no hint of the new pin.");
         Assert.Equal("b1", await b.LookUpAsync(sessionId));
 
-        // The new pin sent the first hint, and the re-pin sends the second.
+        var hintsBefore = b.Metrics.GetHints(ChangeHintOutcome.Applied);
         await a.StoreAsync(sessionId, "b2");
         var elapsed = Stopwatch.StartNew();
         var seen = await PollAsync(async () => await b.LookUpAsync(sessionId) == "b2", HintTimeout);
         elapsed.Stop();
 
         Assert.True(seen, $"Node B still returned {await b.LookUpAsync(sessionId)} after {HintTimeout}.");
-        Assert.Equal(2, b.Metrics.GetHints(ChangeHintOutcome.Applied));
+        Assert.Equal(hintsBefore + 1, b.Metrics.GetHints(ChangeHintOutcome.Applied));
         Assert.True(a.Metrics.GetHints(ChangeHintOutcome.Own) >= 1, "Node A did not receive and ignore its own hint.");
         Assert.Equal(0, a.Metrics.GetHints(ChangeHintOutcome.Applied));
         TestContext.Current.TestOutputHelper?.WriteLine($"Re-pin seen by node B after {elapsed.Elapsed.TotalMilliseconds:F1} ms.");
@@ -71,6 +72,7 @@ public sealed class RedisChangeHintTests(RedisServerFixture fixture) : IClassFix
         var onlyCached = NewSessionId();
         await a.StoreAsync(changed, "b1");
         await a.StoreAsync(unchanged, "b1");
+        Assert.True(await WaitForHintsAsync(b, 2), "Node B received no hints of the new pins.");
         Assert.Equal("b1", await b.LookUpAsync(changed));
         Assert.Equal("b1", await b.LookUpAsync(unchanged));
         b.Cache.Set("backends", onlyCached, "b1", TimeToLive);
@@ -147,6 +149,16 @@ public sealed class RedisChangeHintTests(RedisServerFixture fixture) : IClassFix
         Assert.Equal(expected, RedisAffinityStore.TryParseHint(message, out _, out _, out _));
     }
 
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef", true)]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF", false)]
+    [InlineData("0123456789abcdef0123456789abcde", false)]
+    [InlineData("0123456789abcdef\n123456789abcdef", false)]
+    public void IsProbe_AcceptsOnlySenderId(string message, bool expected)
+    {
+        Assert.Equal(expected, RedisAffinityStore.IsProbe(message, out _));
+    }
+
     [Fact]
     public void TryParseHint_RejectsOversizedMessage()
     {
@@ -171,6 +183,13 @@ public sealed class RedisChangeHintTests(RedisServerFixture fixture) : IClassFix
 
         return killed;
     }
+
+    /// <summary>
+    /// Waits until <paramref name="node"/> applied <paramref name="count"/> hints, so a late hint cannot drop a pin
+    /// that the test reads afterwards.
+    /// </summary>
+    private static Task<bool> WaitForHintsAsync(Node node, long count) =>
+        PollAsync(() => Task.FromResult(node.Metrics.GetHints(ChangeHintOutcome.Applied) >= count), HintTimeout);
 
     private static async Task<bool> PollAsync(Func<Task<bool>> condition, TimeSpan timeout, TimeSpan? interval = null)
     {

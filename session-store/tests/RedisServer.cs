@@ -49,8 +49,11 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static Task<RedisServer> StartAsync() => StartAsync(GetFreePort());
 
-    /// <summary>Starts a server on <paramref name="port"/>, for example to bring a killed one back empty.</summary>
-    public static async Task<RedisServer> StartAsync(int port)
+    /// <summary>
+    /// Starts a server on <paramref name="port"/>, for example to bring a killed one back empty.
+    /// <paramref name="extraArguments"/> are further configuration directives, such as <c>--requirepass</c>.
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(int port, params string[] extraArguments)
     {
         var startInfo = new ProcessStartInfo(ServerPath)
         {
@@ -62,7 +65,7 @@ public sealed class RedisServer : IAsyncDisposable
         {
             "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning",
-        })
+        }.Concat(extraArguments))
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -141,7 +144,9 @@ public sealed class RedisServer : IAsyncDisposable
 
             try
             {
-                if (await SendCommandAsync("PING") == "+PONG")
+                // A server that requires a password replies NOAUTH, which shows that it is ready too.
+                var reply = await SendCommandAsync("PING");
+                if (reply == "+PONG" || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
                 {
                     return;
                 }
