@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -116,9 +117,24 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     /// Parses the configuration string and applies the settings this store depends on, overriding the same
     /// settings in the string.
     /// </summary>
+    /// <exception cref="ArgumentException">The TLS settings are invalid, as <see cref="SessionStoreOptions.ValidateTls"/> reports.</exception>
     internal static ConfigurationOptions CreateConfiguration(SessionStoreOptions options)
     {
         var configuration = ConfigurationOptions.Parse(options.Redis);
+
+        var errors = new List<string>();
+        options.ValidateTls(errors);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", errors), nameof(options));
+        }
+
+        if (options.RedisCaFile.Length > 0)
+        {
+            // The configuration string has no option for a CA file, and the server certificate is then checked against
+            // this CA as well as its name against sslHost or the endpoint's host.
+            configuration.TrustIssuer(X509CertificateLoader.LoadCertificateFromFile(options.RedisCaFile));
+        }
 
         // Start even when Redis is down: pins are an optimisation, and the proxy must serve without them.
         configuration.AbortOnConnectFail = false;

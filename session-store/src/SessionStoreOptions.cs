@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
 namespace Tandem.SessionStore;
 
 /// <summary>
@@ -10,6 +13,12 @@ public sealed class SessionStoreOptions
     /// Empty selects the in-process store, which only one node can use.
     /// </summary>
     public string Redis { get; set; } = "";
+
+    /// <summary>
+    /// Path of a PEM or DER file with the certificate authority that issued the Redis server's TLS certificate. Only
+    /// with <c>ssl=true</c> in <see cref="Redis"/>. Empty trusts the system's certificate authorities.
+    /// </summary>
+    public string RedisCaFile { get; set; } = "";
 
     /// <summary>Prefix of every Redis key this node writes, so several clusters can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "tandem:";
@@ -31,6 +40,59 @@ public sealed class SessionStoreOptions
     /// a healthy destination that every node picks alike, <c>Fail</c> answers 503. The node parses and checks it.
     /// </summary>
     public string UnhealthyPinPolicy { get; set; } = "Repin";
+
+    /// <summary>
+    /// Adds an error to <paramref name="errors"/> for each problem of the Redis TLS settings, naming the setting, the
+    /// value and the fix. The node checks them at startup, before it connects.
+    /// </summary>
+    public void ValidateTls(List<string> errors)
+    {
+        if (RedisCaFile.Length == 0)
+        {
+            return;
+        }
+
+        if (!TryParseSsl(out var ssl) || !ssl)
+        {
+            errors.Add(
+                $"SessionStore:RedisCaFile is '{RedisCaFile}', but SessionStore:Redis does not turn TLS on. Add " +
+                "ssl=true to SessionStore:Redis, or remove SessionStore:RedisCaFile.");
+        }
+
+        if (!File.Exists(RedisCaFile))
+        {
+            errors.Add(
+                $"SessionStore:RedisCaFile: '{RedisCaFile}' was not found. Set the path of the PEM or DER file with " +
+                "the certificate authority that issued the Redis server's certificate.");
+            return;
+        }
+
+        try
+        {
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(RedisCaFile);
+        }
+        catch (CryptographicException exception)
+        {
+            errors.Add(
+                $"SessionStore:RedisCaFile: '{RedisCaFile}' is not a valid certificate ({exception.Message}). Set a " +
+                "file with one PEM or DER certificate.");
+        }
+    }
+
+    private bool TryParseSsl(out bool ssl)
+    {
+        try
+        {
+            ssl = StackExchange.Redis.ConfigurationOptions.Parse(Redis).Ssl;
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            // The node reports an invalid configuration string on its own.
+            ssl = false;
+            return false;
+        }
+    }
 
     public TimeSpan AffinityTtl => TimeSpan.FromSeconds(AffinityTtlSeconds);
 

@@ -53,7 +53,35 @@ public sealed class RedisServer : IAsyncDisposable
     /// Starts a server on <paramref name="port"/>, for example to bring a killed one back empty.
     /// <paramref name="extraArguments"/> are further configuration directives, such as <c>--requirepass</c>.
     /// </summary>
-    public static async Task<RedisServer> StartAsync(int port, params string[] extraArguments)
+    public static Task<RedisServer> StartAsync(int port, params string[] extraArguments) =>
+        StartCoreAsync(port, [], extraArguments, tls: false);
+
+    /// <summary>
+    /// Starts a server that accepts only TLS on <paramref name="tlsPort"/>, with no plain-text port, and does not ask
+    /// clients for a certificate.
+    /// </summary>
+    public static Task<RedisServer> StartTlsAsync(int tlsPort, string certificateFile, string keyFile, string caFile) =>
+        StartCoreAsync(
+            tlsPort,
+            [],
+            [
+                "--port", "0", "--tls-port", tlsPort.ToString(), "--tls-cert-file", certificateFile,
+                "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no",
+            ],
+            tls: true);
+
+    /// <summary>
+    /// Starts a Sentinel on <paramref name="port"/> with <paramref name="configurationFile"/>, which Sentinel rewrites
+    /// as it learns the replicas and other sentinels.
+    /// </summary>
+    public static Task<RedisServer> StartSentinelAsync(int port, string configurationFile) =>
+        StartCoreAsync(port, [configurationFile, "--sentinel"], [], tls: false);
+
+    private static async Task<RedisServer> StartCoreAsync(
+        int port,
+        string[] leadingArguments,
+        string[] extraArguments,
+        bool tls)
     {
         var startInfo = new ProcessStartInfo(ServerPath)
         {
@@ -61,11 +89,14 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[]
-        {
+
+        // Later directives override earlier ones, so extra arguments can replace the defaults, such as --port.
+        string[] defaults =
+        [
             "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning",
-        }.Concat(extraArguments))
+        ];
+        foreach (var argument in leadingArguments.Concat(defaults).Concat(extraArguments))
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -79,7 +110,7 @@ public sealed class RedisServer : IAsyncDisposable
         var server = new RedisServer(process, port);
         try
         {
-            await server.WaitUntilReadyAsync();
+            await server.WaitUntilReadyAsync(tls);
         }
         catch
         {
@@ -132,7 +163,11 @@ public sealed class RedisServer : IAsyncDisposable
         _process.Dispose();
     }
 
-    private async Task WaitUntilReadyAsync()
+    /// <summary>
+    /// Waits until the server replies to PING, or for a TLS server, which this plain-text client cannot talk to,
+    /// until it accepts connections.
+    /// </summary>
+    private async Task WaitUntilReadyAsync(bool tls)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -144,6 +179,13 @@ public sealed class RedisServer : IAsyncDisposable
 
             try
             {
+                if (tls)
+                {
+                    using var client = new TcpClient();
+                    await client.ConnectAsync(IPAddress.Loopback, Port);
+                    return;
+                }
+
                 // A server that requires a password replies NOAUTH, which shows that it is ready too.
                 var reply = await SendCommandAsync("PING");
                 if (reply == "+PONG" || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
