@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -5,6 +6,8 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Tandem.Monitoring.V1;
 using Tandem.Node.Hosting;
 using Tandem.Node.Monitoring;
 using Tandem.Node.Tests.Support;
@@ -106,6 +109,52 @@ public sealed class SniCertificateTests : IAsyncDisposable
         Assert.Equal("CN=default", status.Certificate.Subject);
         Assert.Equal(["CN=default", "CN=www", "CN=apps"], status.Certificates.Select(certificate => certificate.Subject));
         Assert.Equal(["*.apps.example.test"], status.Certificates[2].DnsNames);
+    }
+
+    [Fact]
+    public async Task Expiry_EventPerCertificate()
+    {
+        using var soon = TestCertificate.Create("CN=soon", validDays: 10, dnsNames: ["soon.example.test"]);
+        using var later = TestCertificate.Create("CN=later", validDays: 12, dnsNames: ["later.example.test"]);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var configuration = new NodeConfiguration(_default, RedisServer.GetFreePort())
+            .Set("Management:Port", RedisServer.GetFreePort().ToString(CultureInfo.InvariantCulture))
+            .Set("Management:CertificateExpiryWarningDays", "10")
+            .Set("Proxy:Certificates:0:CertificatePath", soon.CertificatePath)
+            .Set("Proxy:Certificates:0:KeyPath", soon.KeyPath)
+            .Set("Proxy:Certificates:1:CertificatePath", later.CertificatePath)
+            .Set("Proxy:Certificates:1:KeyPath", later.KeyPath);
+
+        // Built but not started, so the test drives the hub's poll on the fake clock.
+        await using var node = await NodeApplication.CreateAsync(configuration.AddTo, new NodeApplicationOptions { TimeProvider = clock });
+        var hub = node.Services.GetRequiredService<NodeEventHub>();
+        using var subscription = hub.Subscribe();
+        hub.PollOnce();
+        var first = ReadExpiringSubjects(subscription);
+        hub.PollOnce();
+        var repeated = ReadExpiringSubjects(subscription);
+        clock.Advance(TimeSpan.FromDays(2));
+        hub.PollOnce();
+        var second = ReadExpiringSubjects(subscription);
+
+        // The default certificate is valid for one day, so it is below the threshold from the start, as is "soon".
+        Assert.Equal(["CN=default", "CN=soon"], first);
+        Assert.Empty(repeated);
+        Assert.Equal(["CN=default", "CN=soon", "CN=later"], second);
+    }
+
+    private static List<string> ReadExpiringSubjects(NodeEventHub.Subscription subscription)
+    {
+        var subjects = new List<string>();
+        while (subscription.Reader.TryRead(out var nodeEvent))
+        {
+            if (nodeEvent.EventCase == NodeEvent.EventOneofCase.CertificateExpiring)
+            {
+                subjects.Add(nodeEvent.CertificateExpiring.Subject);
+            }
+        }
+
+        return subjects;
     }
 
     private async Task<int> StartNodeAsync(string engine)
