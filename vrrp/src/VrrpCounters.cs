@@ -70,7 +70,7 @@ public sealed class VrrpCounters
     /// <summary>Unsolicited neighbour advertisements that could not be sent, including all of them when libpcap is unavailable.</summary>
     public long NeighborAdvertisementFailures => Interlocked.Read(ref _neighborAdvertisementFailures);
 
-    /// <summary><c>ip addr add</c> or <c>ip addr del</c> commands that failed or timed out.</summary>
+    /// <summary>Additions or removals of virtual addresses (RTM_NEWADDR or RTM_DELADDR requests) that failed or timed out.</summary>
     public long AddressCommandFailures => Interlocked.Read(ref _addressCommandFailures);
 
     /// <summary>

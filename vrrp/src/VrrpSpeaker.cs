@@ -18,8 +18,8 @@ namespace Tandem.Vrrp;
 /// multicast group or to unicast peers.
 /// </summary>
 /// <remarks>
-/// Linux only. It needs CAP_NET_RAW for the raw socket and libpcap, CAP_NET_ADMIN for <c>ip addr</c>, iproute2, and
-/// the libpcap runtime (Debian package libpcap0.8) for gratuitous ARP.
+/// Linux only. It needs CAP_NET_RAW for the raw socket and libpcap, CAP_NET_ADMIN to add and remove addresses over
+/// rtnetlink, and the libpcap runtime (Debian package libpcap0.8) for gratuitous ARP and neighbour advertisements.
 /// </remarks>
 public sealed partial class VrrpSpeaker : IAsyncDisposable
 {
@@ -299,7 +299,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
     public static async Task ReleaseAddressesAsync(VrrpOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         ThrowIfInvalid(options, VrrpOptions.ListInterfaceNames);
-        var configurator = new IpCommandAddressConfigurator(TimeProvider.System, logger);
+        var configurator = new NetlinkAddressConfigurator(logger);
         await RemoveAddressesAsync(configurator, options.Interface, options.ParseVirtualAddresses(), cancellationToken);
     }
 
@@ -327,7 +327,7 @@ public sealed partial class VrrpSpeaker : IAsyncDisposable
 
         if (failed.Count > 0)
         {
-            throw new InvalidOperationException($"Could not remove the virtual addresses {string.Join(", ", failed)} from {interfaceName}; the log has the error of each 'ip addr del'.");
+            throw new InvalidOperationException($"Could not remove the virtual addresses {string.Join(", ", failed)} from {interfaceName}; the log has the error of each removal.");
         }
     }
 

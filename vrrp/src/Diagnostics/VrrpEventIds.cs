@@ -50,6 +50,7 @@ internal static class VrrpEventIds
     public const int StaleAddressRemoved = 66;
     public const int AddressNotPresent = 67;
     public const int AddressReleaseWaitFailed = 68;
+    public const int NetlinkRequestFailed = 69;
 
     // Gratuitous ARP, 80-99.
     public const int GratuitousArpSent = 80;

@@ -10,7 +10,7 @@ using Tandem.Vrrp.Ndp;
 
 namespace Tandem.Vrrp.Platform;
 
-/// <summary>The real platform: Linux interfaces, a raw IPv4 or IPv6 socket, iproute2 and libpcap.</summary>
+/// <summary>The real platform: Linux interfaces, a raw IPv4 or IPv6 socket, rtnetlink and libpcap.</summary>
 internal sealed class LinuxVrrpPlatform : IVrrpPlatform
 {
     private const int ErrnoPermissionDenied = 1;
@@ -25,7 +25,7 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
         _options = options;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
-        Addresses = new IpCommandAddressConfigurator(timeProvider, loggerFactory.CreateLogger(VrrpLogCategories.Addresses));
+        Addresses = new NetlinkAddressConfigurator(loggerFactory.CreateLogger(VrrpLogCategories.Addresses));
     }
 
     public IAddressConfigurator Addresses { get; }
@@ -105,6 +105,11 @@ internal sealed class LinuxVrrpPlatform : IVrrpPlatform
             return info.PrimaryAddress.AddressFamily == AddressFamily.InterNetworkV6
                 ? RawIpv6SocketTransport.Open(info, unicast)
                 : RawSocketTransport.Open(info, unicast);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressNotAvailable)
+        {
+            // The IPv6 socket binds to the link-local address, which the kernel refuses while DAD still runs on it.
+            throw new InvalidOperationException($"Binding the raw VRRP socket to {info.PrimaryAddress} on {info.Name} failed: the address is not usable yet. Wait until 'ip -6 addr show dev {info.Name}' no longer lists it as tentative, then start the node again.", ex);
         }
         catch (SocketException ex)
         {
