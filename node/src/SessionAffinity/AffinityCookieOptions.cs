@@ -25,7 +25,7 @@ internal static class AffinityCookieOptions
         var prefix = $"ReverseProxy:Clusters:{clusterId}:SessionAffinity:Cookie";
         if (cookie.SameSite == SameSiteMode.None && cookie.SecurePolicy == CookieSecurePolicy.None)
         {
-            // Browsers reject a SameSite=None cookie that lacks the Secure attribute (RFC 6265bis, "SameSite" section).
+            // The storage model of RFC 6265bis tells browsers to ignore a SameSite=None cookie without Secure.
             errors.Add(
                 $"{prefix}:SameSite: None requires the Secure attribute, but {prefix}:SecurePolicy is None. " +
                 "Set SecurePolicy to Always, or SameSite to Lax or Strict.");
@@ -33,7 +33,7 @@ internal static class AffinityCookieOptions
 
         if (cookie.Path is { } path && !path.StartsWith('/'))
         {
-            // RFC 6265 §5.2.4: a Path that does not start with '/' is ignored, so the cookie would get a default path.
+            // Browsers ignore a Path attribute that does not start with '/' and use the request's directory instead.
             errors.Add($"{prefix}:Path: '{path}' does not start with '/'. Set a path such as / or /app.");
         }
     }
