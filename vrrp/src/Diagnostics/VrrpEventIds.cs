@@ -43,9 +43,9 @@ internal static class VrrpEventIds
     // Virtual addresses, 60-79.
     public const int AddressAdded = 60;
     public const int AddressRemoved = 61;
-    public const int AddressCommandFailed = 62;
-    public const int AddressCommandTimedOut = 63;
-    public const int AddressCommandNotStarted = 64;
+
+    // 62 to 64 were the failures of the 'ip' command, which netlink replaced. They stay unused, so that an old id never
+    // gets a new meaning in log queries.
     public const int AddressWorkerCommandFailed = 65;
     public const int StaleAddressRemoved = 66;
     public const int AddressNotPresent = 67;
