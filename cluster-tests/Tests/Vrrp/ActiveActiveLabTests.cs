@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Tandem.ClusterTests.Lab;
 using Tandem.ClusterTests.Lab.Client;
@@ -63,6 +64,24 @@ public sealed class ActiveActiveLabTests(ITestOutputHelper output)
             Assert.Equal(0, status.ExitCode);
             Assert.Contains("VRID 51 web: master node-a", status.StandardOutput, StringComparison.Ordinal);
             Assert.Contains("VRID 52 api: master node-b", status.StandardOutput, StringComparison.Ordinal);
+
+            // Each socket receives the adverts of both VRIDs. The other VRID's adverts are not counted as invalid.
+            foreach (LabHost node in topology.Nodes)
+            {
+                JsonElement? nodeStatus = await ManagementLab.ReadStatusJsonAsync(lab, node, "status", cancellationToken);
+                Assert.NotNull(nodeStatus);
+                foreach (JsonElement router in nodeStatus.Value.GetProperty("virtualRouters").EnumerateArray())
+                {
+                    string name = $"{node.Name} {router.GetProperty("name").GetString()}";
+                    JsonElement counters = router.GetProperty("counters");
+                    Assert.NotEmpty(counters.GetProperty("rejectedByReason").EnumerateObject());
+                    Assert.All(counters.GetProperty("rejectedByReason").EnumerateObject(), reason => Assert.True(reason.Value.GetString() == "0", $"{name} rejected {reason.Value} adverts as {reason.Name}."));
+                    if (router.GetProperty("state").GetString() == "VRRP_STATE_BACKUP")
+                    {
+                        Assert.True(ulong.Parse(counters.GetProperty("advertsReceived").GetString()!) > 0, $"{name} received no advert from its master.");
+                    }
+                }
+            }
 
             // Fault: SIGKILL sends no priority-0 advert, so node-b's web router waits its whole Active_Down_Interval.
             var sinceKill = Stopwatch.StartNew();
