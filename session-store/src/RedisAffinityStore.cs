@@ -190,8 +190,9 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
 
         try
         {
-            // SET with GET returns the previous destination, so only a changed pin sends a hint. Refreshing an
-            // unchanged pin, which happens on every first use, then costs the other nodes nothing.
+            // SET with GET, which needs Redis 6.2 or later, returns the previous destination, so only a changed pin
+            // sends a hint. Refreshing an unchanged pin, which happens on every first use, then costs the other nodes
+            // nothing.
             var command = _database.StringSetAndGetAsync(CreateKey(clusterId, sessionId), destinationId, timeToLive);
             var previous = await WaitBoundedAsync(command, cancellationToken);
             if (!string.Equals(previous.ToString(), destinationId, StringComparison.Ordinal))
