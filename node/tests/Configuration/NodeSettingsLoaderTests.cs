@@ -120,7 +120,7 @@ public sealed class NodeSettingsLoaderTests : IDisposable
     [InlineData("Vrrp:AdvertisementIntervalCentiseconds", "4096", "4096 is out of range")]
     [InlineData("Vrrp:VirtualAddresses:0", "198.51.100.100", "the prefix length is missing")]
     [InlineData("Vrrp:VirtualAddresses:0", "198.51.100.300/24", "'198.51.100.300/24'")]
-    [InlineData("Vrrp:VirtualAddresses:0", "2001:db8::100/64", "'2001:db8::100/64' is an IPv6 address")]
+    [InlineData("Vrrp:VirtualAddresses:0", "2001:db8::100/64", "'2001:db8::100/64' is the first IPv6 virtual address but not a link-local one")]
     [InlineData("Vrrp:Interface", "a-very-long-interface-name", "'a-very-long-interface-name' is not a valid Linux interface name")]
     public void Load_InvalidVrrpSetting_ReportsSettingAndValue(string key, string value, string expected)
     {
