@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.NetworkInformation;
 using Microsoft.Extensions.Logging;
 using PacketDotNet;
-using SharpPcap;
-using SharpPcap.LibPcap;
 using Tandem.Vrrp.Diagnostics;
 using Tandem.Vrrp.Platform;
 
@@ -14,11 +12,7 @@ namespace Tandem.Vrrp.Arp;
 /// the addresses moved to this node's MAC address (RFC 9568 §6.4.2).
 /// </summary>
 /// <remarks>
-/// SharpPcap 6.3.1 registers its own DllImport resolver that tries libpcap.so, libpcap.so.0, libpcap.so.0.8 and
-/// libpcap.so.1, so Debian's runtime package libpcap0.8, which ships only libpcap.so.0.8, loads without a symlink
-/// or the -dev package (checked on Debian 12 with libpcap 1.10.3). A process can register one resolver per
-/// assembly and SharpPcap has already registered it, so this class adds none. It reports a missing library with
-/// the package to install instead.
+/// <see cref="PcapLinkDevice"/> loads libpcap, opens the device and sends the rounds.
 /// NOTE: the frames carry the interface's own MAC address. RFC 9568 wants the virtual router MAC
 /// 00-00-5E-00-01-{VRID}, which needs a macvlan device that this release does not create (keepalived's default
 /// without use_vmac behaves the same way).
@@ -31,7 +25,7 @@ internal sealed partial class PcapGratuitousArpSender : IGratuitousArpSender
     private readonly TimeProvider _timeProvider;
     private readonly VrrpCounters _counters;
     private readonly ILogger _logger;
-    private LibPcapLiveDevice? _device;
+    private readonly PcapLinkDevice _device;
 
     public PcapGratuitousArpSender(InterfaceInfo info, int count, TimeSpan interval, TimeProvider timeProvider, VrrpCounters counters, ILogger logger)
     {
@@ -41,11 +35,12 @@ internal sealed partial class PcapGratuitousArpSender : IGratuitousArpSender
         _timeProvider = timeProvider;
         _counters = counters;
         _logger = logger;
+        _device = new PcapLinkDevice(info.Name, (problem, fix, exception) => Log.Unavailable(_logger, _interface.Name, problem, fix, exception));
 
         // Opening at start surfaces a missing libpcap or capability in the startup log, not at the first failover.
         if (_count > 0)
         {
-            TryOpen();
+            _device.TryOpen();
         }
     }
 
@@ -56,34 +51,25 @@ internal sealed partial class PcapGratuitousArpSender : IGratuitousArpSender
             return;
         }
 
-        if (_device is null && !TryOpen())
+        if (!_device.TryOpen())
         {
             _counters.OnGratuitousArpFailures((long)_count * addresses.Count);
             return;
         }
 
         var frames = addresses.Select(BuildFrame).ToArray();
-        for (var round = 0; round < _count; round++)
-        {
-            if (round > 0 && _interval > TimeSpan.Zero)
+        await _device.SendRoundsAsync(
+            frames,
+            _count,
+            _interval,
+            _timeProvider,
+            _ => _counters.OnGratuitousArpSent(),
+            (i, ex) =>
             {
-                await Task.Delay(_interval, _timeProvider, cancellationToken);
-            }
-
-            for (var i = 0; i < frames.Length; i++)
-            {
-                try
-                {
-                    _device!.SendPacket(frames[i]);
-                    _counters.OnGratuitousArpSent();
-                }
-                catch (PcapException ex)
-                {
-                    _counters.OnGratuitousArpFailures(1);
-                    Log.SendFailed(_logger, addresses[i], _interface.Name, ex);
-                }
-            }
-        }
+                _counters.OnGratuitousArpFailures(1);
+                Log.SendFailed(_logger, addresses[i], _interface.Name, ex);
+            },
+            cancellationToken);
 
         Log.Sent(_logger, _count, addresses.Count, _interface.Name, _interface.MacAddress);
     }
@@ -105,38 +91,7 @@ internal sealed partial class PcapGratuitousArpSender : IGratuitousArpSender
 
     private byte[] BuildFrame(IPAddress address) => BuildFrame(address, _interface.MacAddress);
 
-    private bool TryOpen()
-    {
-        try
-        {
-            var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == _interface.Name);
-            if (device is null)
-            {
-                Log.Unavailable(_logger, _interface.Name, $"libpcap lists no device named {_interface.Name}", "Check Vrrp:Interface against 'ip link'.", null);
-                return false;
-            }
-
-            device.Open(new DeviceConfiguration { Mode = DeviceModes.None });
-            _device = device;
-            return true;
-        }
-        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
-        {
-            Log.Unavailable(_logger, _interface.Name, "libpcap could not be loaded", "Install the Debian package libpcap0.8 (or your distribution's libpcap runtime).", ex);
-            return false;
-        }
-        catch (PcapException ex)
-        {
-            Log.Unavailable(_logger, _interface.Name, "libpcap could not open the device", "Run the node as root or grant it CAP_NET_RAW.", ex);
-            return false;
-        }
-    }
-
-    public void Dispose()
-    {
-        _device?.Close();
-        _device = null;
-    }
+    public void Dispose() => _device.Dispose();
 
     private static partial class Log
     {

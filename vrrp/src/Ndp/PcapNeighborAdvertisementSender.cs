@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using Microsoft.Extensions.Logging;
-using SharpPcap;
-using SharpPcap.LibPcap;
 using Tandem.Vrrp.Diagnostics;
 using Tandem.Vrrp.Platform;
 
@@ -14,7 +12,7 @@ namespace Tandem.Vrrp.Ndp;
 /// them, as the gratuitous ARP settings ask for.
 /// </summary>
 /// <remarks>
-/// libpcap is loaded and opened the same way as for gratuitous ARP (see <c>PcapGratuitousArpSender</c>).
+/// <see cref="PcapLinkDevice"/> loads libpcap, opens the device and sends the rounds, as for gratuitous ARP.
 /// NOTE: the frames carry the interface's own MAC address, not the virtual router MAC 00-00-5E-00-02-{VRID} of
 /// RFC 9568 §7.3, as for gratuitous ARP.
 /// </remarks>
@@ -27,7 +25,7 @@ internal sealed partial class PcapNeighborAdvertisementSender : IGratuitousArpSe
     private readonly TimeProvider _timeProvider;
     private readonly VrrpCounters _counters;
     private readonly ILogger _logger;
-    private LibPcapLiveDevice? _device;
+    private readonly PcapLinkDevice _device;
 
     public PcapNeighborAdvertisementSender(InterfaceInfo info, int count, TimeSpan interval, bool routerFlag, TimeProvider timeProvider, VrrpCounters counters, ILogger logger)
     {
@@ -38,11 +36,12 @@ internal sealed partial class PcapNeighborAdvertisementSender : IGratuitousArpSe
         _timeProvider = timeProvider;
         _counters = counters;
         _logger = logger;
+        _device = new PcapLinkDevice(info.Name, (problem, fix, exception) => Log.Unavailable(_logger, _interface.Name, problem, fix, exception));
 
         // Opening at start surfaces a missing libpcap or capability in the startup log, not at the first failover.
         if (_count > 0)
         {
-            TryOpen();
+            _device.TryOpen();
         }
     }
 
@@ -53,70 +52,30 @@ internal sealed partial class PcapNeighborAdvertisementSender : IGratuitousArpSe
             return;
         }
 
-        if (_device is null && !TryOpen())
+        if (!_device.TryOpen())
         {
             _counters.OnNeighborAdvertisementFailures((long)_count * addresses.Count);
             return;
         }
 
         var frames = addresses.Select(a => NeighborAdvertisementFrame.Build(a, _interface.MacAddress, _routerFlag)).ToArray();
-        for (var round = 0; round < _count; round++)
-        {
-            if (round > 0 && _interval > TimeSpan.Zero)
+        await _device.SendRoundsAsync(
+            frames,
+            _count,
+            _interval,
+            _timeProvider,
+            _ => _counters.OnNeighborAdvertisementSent(),
+            (i, ex) =>
             {
-                await Task.Delay(_interval, _timeProvider, cancellationToken);
-            }
-
-            for (var i = 0; i < frames.Length; i++)
-            {
-                try
-                {
-                    _device!.SendPacket(frames[i]);
-                    _counters.OnNeighborAdvertisementSent();
-                }
-                catch (PcapException ex)
-                {
-                    _counters.OnNeighborAdvertisementFailures(1);
-                    Log.SendFailed(_logger, addresses[i], _interface.Name, ex);
-                }
-            }
-        }
+                _counters.OnNeighborAdvertisementFailures(1);
+                Log.SendFailed(_logger, addresses[i], _interface.Name, ex);
+            },
+            cancellationToken);
 
         Log.Sent(_logger, _count, addresses.Count, _interface.Name, _interface.MacAddress);
     }
 
-    private bool TryOpen()
-    {
-        try
-        {
-            var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == _interface.Name);
-            if (device is null)
-            {
-                Log.Unavailable(_logger, _interface.Name, $"libpcap lists no device named {_interface.Name}", "Check Vrrp:Interface against 'ip link'.", null);
-                return false;
-            }
-
-            device.Open(new DeviceConfiguration { Mode = DeviceModes.None });
-            _device = device;
-            return true;
-        }
-        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
-        {
-            Log.Unavailable(_logger, _interface.Name, "libpcap could not be loaded", "Install the Debian package libpcap0.8 (or your distribution's libpcap runtime).", ex);
-            return false;
-        }
-        catch (PcapException ex)
-        {
-            Log.Unavailable(_logger, _interface.Name, "libpcap could not open the device", "Run the node as root or grant it CAP_NET_RAW.", ex);
-            return false;
-        }
-    }
-
-    public void Dispose()
-    {
-        _device?.Close();
-        _device = null;
-    }
+    public void Dispose() => _device.Dispose();
 
     private static partial class Log
     {
