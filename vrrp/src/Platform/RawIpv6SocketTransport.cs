@@ -1,8 +1,6 @@
-using System.ComponentModel;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 using Tandem.Vrrp.Packets;
 
 namespace Tandem.Vrrp.Platform;
@@ -30,11 +28,8 @@ namespace Tandem.Vrrp.Platform;
 /// </remarks>
 internal sealed partial class RawIpv6SocketTransport : IVrrpTransport
 {
-    // Linux constants from <sys/socket.h>, <asm-generic/socket.h> and <linux/in6.h>; .NET has no names for some.
+    // Linux constants from <sys/socket.h> and <linux/in6.h>, which .NET does not name.
     private const int AfInet6 = 10;
-    private const int SockRaw = 3;
-    private const int SolSocket = 1;
-    private const int SoBindToDevice = 25;
     private const int IpProtoIpv6 = 41;
     private const int Ipv6UnicastHops = 16;
     private const int Ipv6MulticastIf = 17;
@@ -66,22 +61,15 @@ internal sealed partial class RawIpv6SocketTransport : IVrrpTransport
     }
 
     /// <summary>
-    /// Opens and configures the socket. Throws <see cref="Win32Exception"/> when the kernel refuses the socket and
-    /// <see cref="SocketException"/> when it refuses an option or the bind.
+    /// Opens and configures the socket. Throws <see cref="System.ComponentModel.Win32Exception"/> when the kernel rejects the socket and
+    /// <see cref="SocketException"/> when it rejects an option or the bind.
     /// </summary>
     public static RawIpv6SocketTransport Open(InterfaceInfo info, bool unicast)
     {
-        var descriptor = NativeMethods.Socket(AfInet6, SockRaw, InternetChecksum.VrrpProtocol);
-        if (descriptor < 0)
-        {
-            throw new Win32Exception(Marshal.GetLastPInvokeError());
-        }
-
-        var socket = new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
+        var socket = RawSockets.Create(AfInet6);
         try
         {
-            var name = Encoding.ASCII.GetBytes(info.Name + "\0");
-            socket.SetRawSocketOption(SolSocket, SoBindToDevice, name);
+            RawSockets.BindToDevice(socket, info.Name);
             socket.Bind(new IPEndPoint(WithScope(info.PrimaryAddress, info.Index), 0));
 
             if (!unicast)
@@ -226,12 +214,7 @@ internal sealed partial class RawIpv6SocketTransport : IVrrpTransport
         return scoped;
     }
 
-    private static void SetInt(Socket socket, int option, int value)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        BitConverter.TryWriteBytes(bytes, value);
-        socket.SetRawSocketOption(IpProtoIpv6, option, bytes);
-    }
+    private static void SetInt(Socket socket, int option, int value) => RawSockets.SetInt(socket, IpProtoIpv6, option, value);
 
     private const int SockAddrIn6Length = 28;
     private const int ControlHeaderLength = 16;
@@ -260,9 +243,6 @@ internal sealed partial class RawIpv6SocketTransport : IVrrpTransport
 
     private static unsafe partial class NativeMethods
     {
-        [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-        public static partial int Socket(int domain, int type, int protocol);
-
         [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
         public static partial nint ReceiveMessage(nint socket, MessageHeader* message, int flags);
     }

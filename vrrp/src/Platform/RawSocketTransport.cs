@@ -1,8 +1,5 @@
-using System.ComponentModel;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using System.Text;
 using Tandem.Vrrp.Packets;
 
 namespace Tandem.Vrrp.Platform;
@@ -19,13 +16,10 @@ namespace Tandem.Vrrp.Platform;
 /// and the pseudo-header checksum we compute matches the packet. Multicast loopback is off, so our own adverts do
 /// not come back to us through this socket.
 /// </remarks>
-internal sealed partial class RawSocketTransport : IVrrpTransport
+internal sealed class RawSocketTransport : IVrrpTransport
 {
-    // Linux constants from <sys/socket.h>, <asm-generic/socket.h> and <linux/in.h>; .NET has no names for some.
+    // Linux constants from <sys/socket.h> and <linux/in.h>, which .NET does not name.
     private const int AfInet = 2;
-    private const int SockRaw = 3;
-    private const int SolSocket = 1;
-    private const int SoBindToDevice = 25;
     private const int IpProtoIp = 0;
     private const int IpTos = 1;
     private const int IpTtl = 2;
@@ -45,16 +39,15 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
     }
 
     /// <summary>
-    /// Opens and configures the socket. Throws <see cref="Win32Exception"/> when the kernel refuses the socket and
-    /// <see cref="SocketException"/> when it refuses an option.
+    /// Opens and configures the socket. Throws <see cref="System.ComponentModel.Win32Exception"/> when the kernel rejects the socket and
+    /// <see cref="SocketException"/> when it rejects an option.
     /// </summary>
     public static RawSocketTransport Open(InterfaceInfo info, bool unicast)
     {
-        var socket = CreateRawSocket();
+        var socket = RawSockets.Create(AfInet);
         try
         {
-            var name = Encoding.ASCII.GetBytes(info.Name + "\0");
-            socket.SetRawSocketOption(SolSocket, SoBindToDevice, name);
+            RawSockets.BindToDevice(socket, info.Name);
 
             if (unicast)
             {
@@ -84,24 +77,6 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
         }
     }
 
-    /// <summary>Creates an AF_INET, SOCK_RAW socket for protocol 112 through libc.</summary>
-    /// <remarks>
-    /// <c>new Socket(AddressFamily.InterNetwork, SocketType.Raw, (ProtocolType)112)</c> fails with "Protocol not
-    /// supported" on .NET 10 for Linux, because the runtime's native shim (pal_networking.c) converts only the
-    /// protocols it names, such as TCP, UDP and ICMP. A socket made by libc and wrapped in a
-    /// <see cref="SafeSocketHandle"/> works.
-    /// </remarks>
-    private static Socket CreateRawSocket()
-    {
-        var descriptor = NativeMethods.Socket(AfInet, SockRaw, InternetChecksum.VrrpProtocol);
-        if (descriptor < 0)
-        {
-            throw new Win32Exception(Marshal.GetLastPInvokeError());
-        }
-
-        return new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
-    }
-
     public void Send(ReadOnlySpan<byte> vrrpMessage, IPAddress destination) =>
         _socket.SendTo(vrrpMessage, SocketFlags.None, new IPEndPoint(destination, 0));
 
@@ -118,16 +93,5 @@ internal sealed partial class RawSocketTransport : IVrrpTransport
         BitConverter.TryWriteBytes(destination[8..], interfaceIndex);
     }
 
-    private static partial class NativeMethods
-    {
-        [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-        public static partial int Socket(int domain, int type, int protocol);
-    }
-
-    private static void SetInt(Socket socket, int option, int value)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        BitConverter.TryWriteBytes(bytes, value);
-        socket.SetRawSocketOption(IpProtoIp, option, bytes);
-    }
+    private static void SetInt(Socket socket, int option, int value) => RawSockets.SetInt(socket, IpProtoIp, option, value);
 }
