@@ -1,7 +1,6 @@
 using System.Net;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Time.Testing;
-using Tandem.Vrrp.Packets;
 using Tandem.Vrrp.Tests.TestSupport;
 using Tandem.Vrrp.Tracking;
 
@@ -13,41 +12,22 @@ public sealed class VrrpSpeakerTrackingTests : IDisposable
 {
     private static readonly TimeSpan ProcessWait = TimeSpan.FromSeconds(20);
 
-    private readonly FakePlatform _platform = new();
-    private readonly RecordingLoggerFactory _logs = new();
+    private readonly SpeakerTestBed _bed = new();
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("tandem-speaker-track-");
 
     public void Dispose() => _directory.Delete(recursive: true);
 
     private string PathOf(string name) => Path.Combine(_directory.FullName, name);
 
-    private static VrrpOptions Options(int priority = 100) => new()
-    {
-        Interface = "veth-test",
-        VirtualRouterId = 51,
-        Priority = priority,
-        VirtualAddresses = ["198.51.100.100/24"],
-    };
-
-    private VrrpSpeaker CreateSpeaker(VrrpOptions options, TimeProvider time) => new(options, _logs, time, _platform);
-
-    private static byte PriorityOf(byte[] message)
-    {
-        var ip = new ReceivedIpInfo(FakePlatform.PrimaryAddress, Datagrams.Group, 255, 112);
-        var result = VrrpPacket.Read(message, ip, new VrrpReadContext(VrrpVersion.V3, 51, _ => false));
-        Assert.Equal(VrrpReadOutcome.Accepted, result.Outcome);
-        return result.Advertisement!.Priority;
-    }
-
     [Fact]
     public async Task TrackedFile_LowersAdvertisedPriority()
     {
         var trackFile = PathOf("vrrp-down");
         File.WriteAllText(trackFile, "");
-        var options = Options();
+        var options = SpeakerTestBed.Ipv4Options();
         options.Track = [new VrrpTrackOptions { Condition = $"file:{trackFile}", Weight = 30 }];
         var time = new FakeTimeProvider();
-        await using var speaker = CreateSpeaker(options, time);
+        await using var speaker = _bed.CreateSpeaker(options, time);
 
         await speaker.StartAsync(TestContext.Current.CancellationToken);
 
@@ -59,28 +39,28 @@ public sealed class VrrpSpeakerTrackingTests : IDisposable
         // Master_Down_Interval at priority 70: 300 + (256 - 70) * 100 / 256 = 372 cs.
         time.Advance(TimeSpan.FromMilliseconds(3720));
         Assert.Equal(VrrpState.Master, speaker.State);
-        Assert.Equal(70, PriorityOf(Assert.Single(_platform.Transport.Sent)));
+        Assert.Equal(70, SpeakerTestBed.ReadSentIpv4Advert(Assert.Single(_bed.Platform.Transport.Sent)).Priority);
 
         File.Delete(trackFile);
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(100, speaker.EffectivePriority);
-        Assert.Equal(100, PriorityOf(_platform.Transport.Sent[^1]));
+        Assert.Equal(100, SpeakerTestBed.ReadSentIpv4Advert(_bed.Platform.Transport.Sent[^1]).Priority);
     }
 
     [Fact]
     public async Task TrackedFault_OwnerStaysBackup()
     {
-        var options = Options(priority: 255);
+        var options = SpeakerTestBed.Ipv4Options(priority: 255);
         options.Track = [new VrrpTrackOptions { Condition = "listener", Weight = 0 }];
         var time = new FakeTimeProvider();
-        await using var speaker = CreateSpeaker(options, time);
+        await using var speaker = _bed.CreateSpeaker(options, time);
         speaker.TrackedConditions[0].SetFailed(true, "not listening");
 
         await speaker.StartAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(VrrpState.Backup, speaker.State);
         Assert.True(speaker.InFault);
-        Assert.Empty(_platform.Transport.Sent);
+        Assert.Empty(_bed.Platform.Transport.Sent);
 
         speaker.TrackedConditions[0].SetFailed(false, "listening");
         time.Advance(TimeSpan.FromMilliseconds(3000));
@@ -94,9 +74,9 @@ public sealed class VrrpSpeakerTrackingTests : IDisposable
         var script = PathOf("notify.sh");
         File.WriteAllText(script, $"#!/bin/sh\necho \"$*\" >> '{output}'\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var options = Options(priority: 255);
+        var options = SpeakerTestBed.Ipv4Options(priority: 255);
         options.NotifyCommand = script;
-        var speaker = CreateSpeaker(options, new FakeTimeProvider());
+        var speaker = _bed.CreateSpeaker(options, new FakeTimeProvider());
         speaker.InstanceName = "web";
 
         await speaker.StartAsync(TestContext.Current.CancellationToken);
@@ -111,9 +91,9 @@ public sealed class VrrpSpeakerTrackingTests : IDisposable
     public async Task GratuitousArp_SecondBurstByDefault()
     {
         var time = new FakeTimeProvider();
-        await using var speaker = CreateSpeaker(Options(priority: 255), time);
+        await using var speaker = _bed.CreateSpeaker(SpeakerTestBed.Ipv4Options(priority: 255), time);
         await speaker.StartAsync(TestContext.Current.CancellationToken);
-        await _platform.ArpSender.FirstAnnouncement.WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
+        await _bed.Platform.ArpSender.FirstAnnouncement.WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
 
         for (var second = 0; second < 5; second++)
         {
@@ -121,13 +101,13 @@ public sealed class VrrpSpeakerTrackingTests : IDisposable
         }
 
         var deadline = DateTime.UtcNow + ProcessWait;
-        while (_platform.ArpSender.Announcements < 2)
+        while (_bed.Platform.ArpSender.Announcements < 2)
         {
             // The address worker sends on its own loop, so wait for it on the real clock, bounded.
             Assert.True(DateTime.UtcNow < deadline, "The second gratuitous ARP burst was not sent.");
             await Task.Delay(10, TestContext.Current.CancellationToken);
         }
 
-        Assert.Equal(2, _platform.ArpSender.Announcements);
+        Assert.Equal(2, _bed.Platform.ArpSender.Announcements);
     }
 }
