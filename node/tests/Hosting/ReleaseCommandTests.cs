@@ -20,7 +20,9 @@ public sealed class ReleaseCommandTests : IDisposable
     {
         if (Environment.UserName != "root" || !File.Exists("/usr/bin/unshare"))
         {
-            Assert.Skip("Needs root and unshare(1) to create a network namespace.");
+            const string reason = "This test needs root and unshare(1) to create a network namespace.";
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", $"CI=true, so it must run: {reason}");
+            Assert.Skip(reason);
         }
 
         var config = Path.Combine(_directory, "node.json");

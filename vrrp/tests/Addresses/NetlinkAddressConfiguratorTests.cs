@@ -129,7 +129,12 @@ public sealed class NetlinkAddressConfiguratorTests(NetlinkNamespaceFixture fixt
 {
     private NetlinkAddressConfigurator Create()
     {
-        Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
+        if (fixture.SkipReason is { } reason)
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", $"CI=true, so this test must run, but: {reason}");
+            Assert.Skip($"This test cannot run: {reason}");
+        }
+
         return new NetlinkAddressConfigurator(NullLogger.Instance, fixture.OpenSocket);
     }
 
