@@ -79,6 +79,7 @@ public sealed class RedisAuthenticationTests
         var metricsB = new SessionStoreMetrics();
         await using var storeA = await ConnectAsync(configuration, prefix);
         await using var storeB = await ConnectAsync(configuration + ",name=acl-node-b", prefix, metricsB);
+        Assert.True(await PollAsync(() => storeA.IsConnected && storeB.IsConnected), "The stores did not connect as the ACL user.");
         var cacheB = new InProcessAffinityStore(TimeProvider.System, capacity: 100);
         storeB.AttachLocalCache(cacheB);
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -124,6 +125,7 @@ public sealed class RedisAuthenticationTests
         await using var server = await StartAclServerAsync();
         var metrics = new SessionStoreMetrics();
         await using var store = await ConnectAsync($"{server.Configuration},user=tandem,password={Password}", "other:", metrics);
+        Assert.True(await PollAsync(() => store.IsConnected), $"The store did not connect: {store.LastConnectionError}");
 
         var write = await store.SetAsync("backends", NewSessionId(), "b1", TimeToLive, TestContext.Current.CancellationToken);
 
@@ -150,7 +152,8 @@ public sealed class RedisAuthenticationTests
 
     private static Task<RedisAffinityStore> ConnectAsync(string configuration, string prefix, SessionStoreMetrics? metrics = null) =>
         RedisAffinityStore.ConnectAsync(
-            new SessionStoreOptions { Redis = configuration, KeyPrefix = prefix },
+            // A long operation timeout, so that a slow reply on a busy machine is not counted as a failure.
+            new SessionStoreOptions { Redis = configuration, KeyPrefix = prefix, OperationTimeoutMilliseconds = 2000 },
             NullLoggerFactory.Instance,
             TimeProvider.System,
             metrics ?? new SessionStoreMetrics(),
