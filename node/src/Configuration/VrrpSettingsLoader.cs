@@ -145,7 +145,18 @@ internal static partial class VrrpSettingsLoader
             var value = property.GetValue(shared);
 
             // A list set in a router replaces the shared one as a whole, and routers must not share one list object.
-            property.SetValue(router, value is List<string> list ? new List<string>(list) : value);
+            if (value is System.Collections.IList list)
+            {
+                var copy = (System.Collections.IList)Activator.CreateInstance(list.GetType())!;
+                foreach (var item in list)
+                {
+                    copy.Add(item);
+                }
+
+                value = copy;
+            }
+
+            property.SetValue(router, value);
         }
     }
 

@@ -93,6 +93,22 @@ public sealed class VrrpSettingsLoaderTests
     }
 
     [Fact]
+    public void Load_RouterList_InheritsTrackedConditions()
+    {
+        var values = TwoRouters();
+        values["Vrrp:Track:0:Condition"] = "link:lo";
+        values["Vrrp:Track:0:Weight"] = "20";
+
+        var (settings, errors) = Load(values);
+
+        Assert.Empty(errors);
+        var web = Assert.Single(settings!.Routers[0].Options.Track);
+        Assert.Equal("link:lo", web.Condition);
+        Assert.Single(settings.Routers[1].Options.Track);
+        Assert.NotSame(settings.Routers[0].Options.Track, settings.Routers[1].Options.Track);
+    }
+
+    [Fact]
     public void Load_DuplicateName_ReportsBoth()
     {
         var values = TwoRouters();
