@@ -194,6 +194,8 @@ internal static class NodeSettingsLoader
             ValidateRedisConfiguration(store.Redis, errors);
         }
 
+        store.ValidateTls(errors);
+
         if (!Enum.TryParse<UnhealthyPinPolicy>(store.UnhealthyPinPolicy, ignoreCase: true, out var policy) || !Enum.IsDefined(policy))
         {
             errors.Add(

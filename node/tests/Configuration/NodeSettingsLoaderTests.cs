@@ -146,6 +146,21 @@ public sealed class NodeSettingsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_MissingRedisCaFile_ReportsSettingAndFix()
+    {
+        var configuration = new NodeConfiguration(_certificate)
+            .WithVrrp()
+            .Set("SessionStore:Redis", "198.51.100.20:6379,ssl=true")
+            .Set("SessionStore:RedisCaFile", "/nonexistent/redis-ca.pem");
+
+        var (settings, errors, _) = Load(configuration);
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("SessionStore:RedisCaFile: '/nonexistent/redis-ca.pem' was not found.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_OwnerPriority_IsAccepted()
     {
         var (_, errors, _) = Load(new NodeConfiguration(_certificate).WithVrrp().Set("Vrrp:Priority", "255"));
