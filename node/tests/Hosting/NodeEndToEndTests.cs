@@ -1,14 +1,13 @@
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Tandem.Node.Hosting;
 using Tandem.Node.Logging;
 using Tandem.Node.Tests.Support;
+using Tandem.SessionStore.Tests;
 
 namespace Tandem.Node.Tests.Hosting;
 
@@ -24,7 +23,7 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
     private readonly FakeLogCollector _logs = new();
     private TestBackend _backend1 = null!;
     private TestBackend _backend2 = null!;
-    private WebApplication? _node;
+    private readonly TestNodes _nodes = new();
     private HttpClient _client = null!;
     private int _port;
     private SslPolicyErrors? _certificateErrors;
@@ -34,43 +33,26 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
     {
         _backend1 = await TestBackend.StartAsync("b1");
         _backend2 = await TestBackend.StartAsync("b2");
-        _port = GetFreePort();
+        _port = RedisServer.GetFreePort();
 
-        var handler = new SocketsHttpHandler
+        _client = TestHttp.CreateClient(_certificate, handler =>
         {
-            UseCookies = false,
-
             // Lets tests send and read header values outside ASCII, as curl and browsers can.
-            RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8,
-            ResponseHeaderEncodingSelector = (_, _) => Encoding.UTF8,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            SslOptions = new SslClientAuthenticationOptions
+            handler.RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8;
+            handler.ResponseHeaderEncodingSelector = (_, _) => Encoding.UTF8;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { _certificate.Certificate },
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    _certificateErrors = errors;
-                    _serverThumbprint = (certificate as X509Certificate2)?.Thumbprint;
-                    return errors == SslPolicyErrors.None;
-                },
-            },
-        };
-        _client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+                _certificateErrors = errors;
+                _serverThumbprint = (certificate as X509Certificate2)?.Thumbprint;
+                return errors == SslPolicyErrors.None;
+            };
+        });
     }
 
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
-        if (_node is not null)
-        {
-            await _node.StopAsync();
-            await _node.DisposeAsync();
-        }
+        await _nodes.DisposeAsync();
 
         await _backend1.DisposeAsync();
         await _backend2.DisposeAsync();
@@ -220,8 +202,7 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
     {
         // Port 1 on loopback has no listener, so every forward fails and YARP generates the 502 itself.
         var configuration = new NodeConfiguration(_certificate, _port, "http://127.0.0.1:1/");
-        _node = await NodeApplication.CreateAsync(configuration.AddTo);
-        await _node.StartAsync(TestContext.Current.CancellationToken);
+        await _nodes.StartAsync(configuration);
 
         using var response = await SendAsync(HttpVersion.Version11);
 
@@ -244,10 +225,9 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
         var configuration = new NodeConfiguration(_certificate, _port, _backend1.Address, _backend2.Address);
         configure?.Invoke(configuration);
 
-        _node = await NodeApplication.CreateAsync(
-            configuration.AddTo,
+        await _nodes.StartAsync(
+            configuration,
             new NodeApplicationOptions { ConfigureLogging = logging => logging.AddProvider(new FakeLoggerProvider(_logs)) });
-        await _node.StartAsync(TestContext.Current.CancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendAsync(
@@ -296,11 +276,4 @@ public sealed class NodeEndToEndTests : IAsyncLifetime
 
     private static async Task<Dictionary<string, string>> ReadEchoAsync(HttpResponseMessage response) =>
         TestBackend.ParseEcho(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-
-    private static int GetFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

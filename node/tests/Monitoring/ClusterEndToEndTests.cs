@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Monitoring.V1;
@@ -22,7 +20,7 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
     private readonly TestCertificate _certificate = TestCertificate.Create("CN=tandem-cluster-test");
-    private readonly List<WebApplication> _nodes = [];
+    private readonly TestNodes _nodes = new();
     private readonly List<GrpcChannel> _channels = [];
     private TestBackend _backend = null!;
 
@@ -35,11 +33,7 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
             channel.Dispose();
         }
 
-        foreach (var node in _nodes)
-        {
-            await node.StopAsync(CancellationToken.None);
-            await node.DisposeAsync();
-        }
+        await _nodes.DisposeAsync();
 
         await _backend.DisposeAsync();
         _certificate.Dispose();
@@ -114,7 +108,7 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
         // Not a NodeStatus: 4 bytes of expiry header, then field 1 announcing 127 bytes that never come.
         Assert.Equal("+OK", await redis.SendCommandAsync("SET", $"{prefix}heartbeat:bogus", "abcd\n\u007f", "PX", "60000"));
         Assert.Equal(":1", await redis.SendCommandAsync("SADD", $"{prefix}heartbeat-nodes", "bogus"));
-        var managementPort = GetFreePort();
+        var managementPort = RedisServer.GetFreePort();
         var client = await StartNodeAsync(
             "node-a",
             configuration => UseRedis(configuration, redis.Configuration, prefix),
@@ -133,7 +127,7 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task GetCluster_RedisDown_SelfAndError()
     {
-        var closedPort = GetFreePort();
+        var closedPort = RedisServer.GetFreePort();
         var client = await StartNodeAsync("node-a", configuration => configuration
             .Set("SessionStore:Redis", $"127.0.0.1:{closedPort}")
             .Set("SessionStore:ConnectTimeoutMilliseconds", "300"));
@@ -152,7 +146,7 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task GetStatus_CountsOpenProxyConnections()
     {
-        var proxyPort = GetFreePort();
+        var proxyPort = RedisServer.GetFreePort();
         var client = await StartNodeAsync("node-a", configuration => configuration.Set("Proxy:Port", proxyPort.ToString(CultureInfo.InvariantCulture)));
         using var handler = new SocketsHttpHandler
         {
@@ -174,8 +168,8 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
     {
         using var certificate = TestCertificate.Create("CN=tandem-expiring", validDays: 20);
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var configuration = new NodeConfiguration(certificate, GetFreePort(), _backend.Address)
-            .Set("Management:Port", GetFreePort().ToString(CultureInfo.InvariantCulture))
+        var configuration = new NodeConfiguration(certificate, RedisServer.GetFreePort(), _backend.Address)
+            .Set("Management:Port", RedisServer.GetFreePort().ToString(CultureInfo.InvariantCulture))
             .Set("Management:CertificateExpiryWarningDays", "14");
 
         // The node is built but not started: the test drives the hub's poll on the fake clock.
@@ -232,15 +226,13 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
         Action<NodeConfiguration>? configure = null,
         int? managementPortOrNull = null)
     {
-        var managementPort = managementPortOrNull ?? GetFreePort();
-        var configuration = new NodeConfiguration(_certificate, GetFreePort(), _backend.Address)
+        var managementPort = managementPortOrNull ?? RedisServer.GetFreePort();
+        var configuration = new NodeConfiguration(_certificate, RedisServer.GetFreePort(), _backend.Address)
             .Set("Node:Name", name)
             .Set("Management:Port", managementPort.ToString(CultureInfo.InvariantCulture));
         configure?.Invoke(configuration);
 
-        var node = await NodeApplication.CreateAsync(configuration.AddTo);
-        _nodes.Add(node);
-        await node.StartAsync(TestContext.Current.CancellationToken);
+        await _nodes.StartAsync(configuration);
 
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{managementPort}");
         _channels.Add(channel);
@@ -260,11 +252,4 @@ public sealed class ClusterEndToEndTests : IAsyncLifetime
     }
 
     private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
-
-    private static int GetFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

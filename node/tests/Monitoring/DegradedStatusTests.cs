@@ -2,9 +2,7 @@ using System.Globalization;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
 using Tandem.Monitoring.V1;
-using Tandem.Node.Hosting;
 using Tandem.Node.Monitoring;
 using Tandem.Node.Tests.Support;
 using Tandem.SessionStore.Tests;
@@ -24,7 +22,7 @@ public sealed class DegradedStatusTests : IAsyncLifetime
     private readonly int _metricsPort = RedisServer.GetFreePort();
     private TestBackend _backend = null!;
     private RedisServer? _redis;
-    private WebApplication? _node;
+    private readonly TestNodes _nodes = new();
     private GrpcChannel? _channel;
 
     public async ValueTask InitializeAsync()
@@ -39,11 +37,7 @@ public sealed class DegradedStatusTests : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         _channel?.Dispose();
-        if (_node is not null)
-        {
-            await _node.StopAsync();
-            await _node.DisposeAsync();
-        }
+        await _nodes.DisposeAsync();
 
         if (_redis is not null)
         {
@@ -125,8 +119,7 @@ public sealed class DegradedStatusTests : IAsyncLifetime
                 .Set("SessionStore:ConnectTimeoutMilliseconds", "500");
         }
 
-        _node = await NodeApplication.CreateAsync(configuration.AddTo);
-        await _node.StartAsync(TestContext.Current.CancellationToken);
+        await _nodes.StartAsync(configuration);
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_managementPort}");
         return new NodeMonitor.NodeMonitorClient(_channel);
     }

@@ -1,9 +1,5 @@
 using System.Net;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Tandem.Node.Hosting;
 using Tandem.Node.SessionAffinity;
 using Tandem.Node.Tests.Support;
 using Tandem.SessionStore.Tests;
@@ -18,7 +14,7 @@ public sealed class DestinationHintEndToEndTests : IAsyncLifetime
 {
     private readonly TestCertificate _certificate = TestCertificate.Create();
     private readonly string _keyPrefix = $"t{Guid.NewGuid():N}:";
-    private readonly List<WebApplication> _nodes = [];
+    private readonly TestNodes _nodes = new();
     private TestBackend _backend1 = null!;
     private TestBackend _backend2 = null!;
     private RedisServer? _redis;
@@ -33,33 +29,13 @@ public sealed class DestinationHintEndToEndTests : IAsyncLifetime
             _redis = await RedisServer.StartAsync();
         }
 
-        _client = new HttpClient(new SocketsHttpHandler
-        {
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { _certificate.Certificate },
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        })
-        {
-            Timeout = TimeSpan.FromSeconds(10),
-        };
+        _client = TestHttp.CreateClient(_certificate);
     }
 
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
-        foreach (var node in _nodes)
-        {
-            await node.StopAsync();
-            await node.DisposeAsync();
-        }
+        await _nodes.DisposeAsync();
 
         if (_redis is not null)
         {
@@ -81,17 +57,17 @@ public sealed class DestinationHintEndToEndTests : IAsyncLifetime
 
         var portA = await StartNodeAsync();
         var portB = await StartNodeAsync();
-        using var first = await SendAsync(portA, cookie: null);
-        var cookie = ReadCookie(first);
-        var pinned = await ReadBackendAsync(first);
+        using var first = await TestHttp.GetHelloAsync(_client, portA, cookie: null);
+        var cookie = TestHttp.ReadCookie(first);
+        var pinned = await TestHttp.ReadBackendAsync(first);
 
         await _redis!.KillAsync();
         var routed = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            using var response = await SendAsync(portB, cookie);
+            using var response = await TestHttp.GetHelloAsync(_client, portB, cookie);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            routed.Add(await ReadBackendAsync(response));
+            routed.Add(await TestHttp.ReadBackendAsync(response));
         }
 
         Assert.All(routed, backend => Assert.Equal(pinned, backend));
@@ -106,30 +82,7 @@ public sealed class DestinationHintEndToEndTests : IAsyncLifetime
         var configuration = new NodeConfiguration(_certificate, port, _backend1.Address, _backend2.Address)
             .Set("SessionStore:Redis", _redis!.Configuration)
             .Set("SessionStore:KeyPrefix", _keyPrefix);
-        var node = await NodeApplication.CreateAsync(configuration.AddTo);
-        _nodes.Add(node);
-        await node.StartAsync(TestContext.Current.CancellationToken);
+        await _nodes.StartAsync(configuration);
         return port;
     }
-
-    private async Task<HttpResponseMessage> SendAsync(int port, string? cookie)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{port}/hello");
-        if (cookie is not null)
-        {
-            request.Headers.Add("Cookie", cookie);
-        }
-
-        return await _client.SendAsync(request, TestContext.Current.CancellationToken);
-    }
-
-    private static string ReadCookie(HttpResponseMessage response)
-    {
-        Assert.True(response.Headers.TryGetValues("Set-Cookie", out var values), "The response has no Set-Cookie header.");
-        var setCookie = Assert.Single(values);
-        return setCookie[..setCookie.IndexOf(';', StringComparison.Ordinal)];
-    }
-
-    private static async Task<string> ReadBackendAsync(HttpResponseMessage response) =>
-        TestBackend.ParseEcho(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))["Name"];
 }

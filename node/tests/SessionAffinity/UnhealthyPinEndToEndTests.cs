@@ -1,9 +1,6 @@
 using System.Net;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Tandem.Node.Hosting;
 using Tandem.Node.SessionAffinity;
 using Tandem.Node.Tests.Support;
 using Tandem.SessionStore.Tests;
@@ -24,6 +21,7 @@ public sealed class UnhealthyPinEndToEndTests : IAsyncLifetime
     private readonly TestCertificate _certificate = TestCertificate.Create();
     private TestBackend _backend1 = null!;
     private TestBackend _backend2 = null!;
+    private readonly TestNodes _nodes = new();
     private WebApplication? _node;
     private HttpClient _client = null!;
     private int _port;
@@ -33,33 +31,13 @@ public sealed class UnhealthyPinEndToEndTests : IAsyncLifetime
         _backend1 = await TestBackend.StartAsync("b1");
         _backend2 = await TestBackend.StartAsync("b2");
         _port = RedisServer.GetFreePort();
-        _client = new HttpClient(new SocketsHttpHandler
-        {
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { _certificate.Certificate },
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        })
-        {
-            Timeout = TimeSpan.FromSeconds(10),
-        };
+        _client = TestHttp.CreateClient(_certificate);
     }
 
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
-        if (_node is not null)
-        {
-            await _node.StopAsync();
-            await _node.DisposeAsync();
-        }
+        await _nodes.DisposeAsync();
 
         await _backend1.DisposeAsync();
         await _backend2.DisposeAsync();
@@ -73,15 +51,15 @@ public sealed class UnhealthyPinEndToEndTests : IAsyncLifetime
         var (cookie, pinned) = await PinAsync();
         MarkUnhealthy(pinned);
 
-        using var moved = await SendAsync(cookie);
-        var newCookie = ReadCookie(moved);
-        var target = await ReadBackendAsync(moved);
-        using var again = await SendAsync(newCookie);
+        using var moved = await TestHttp.GetHelloAsync(_client, _port, cookie);
+        var newCookie = TestHttp.ReadCookie(moved);
+        var target = await TestHttp.ReadBackendAsync(moved);
+        using var again = await TestHttp.GetHelloAsync(_client, _port, newCookie);
 
         Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
         Assert.NotEqual(pinned, target);
         Assert.Equal(cookie[..(CookieName.Length + 1 + SessionId.TextLength)], newCookie[..(CookieName.Length + 1 + SessionId.TextLength)]);
-        Assert.Equal(target, await ReadBackendAsync(again));
+        Assert.Equal(target, await TestHttp.ReadBackendAsync(again));
         Assert.False(again.Headers.Contains("Set-Cookie"), "The cookie was rewritten a second time.");
         Assert.Equal(1, _node!.Services.GetRequiredService<AffinityMetrics>().Repinned);
     }
@@ -93,7 +71,7 @@ public sealed class UnhealthyPinEndToEndTests : IAsyncLifetime
         var (cookie, pinned) = await PinAsync();
         MarkUnhealthy(pinned);
 
-        using var response = await SendAsync(cookie);
+        using var response = await TestHttp.GetHelloAsync(_client, _port, cookie);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.False(response.Headers.Contains("Set-Cookie"), "A 503 for an unhealthy pin set a cookie.");
@@ -105,14 +83,13 @@ public sealed class UnhealthyPinEndToEndTests : IAsyncLifetime
         var configuration = new NodeConfiguration(_certificate, _port, _backend1.Address, _backend2.Address)
             .Set("SessionStore:UnhealthyPinPolicy", policy)
             .Set("ReverseProxy:Clusters:backends:HealthCheck:Passive:Enabled", "true");
-        _node = await NodeApplication.CreateAsync(configuration.AddTo);
-        await _node.StartAsync(TestContext.Current.CancellationToken);
+        _node = await _nodes.StartAsync(configuration);
     }
 
     private async Task<(string Cookie, string Backend)> PinAsync()
     {
-        using var first = await SendAsync(cookie: null);
-        return (ReadCookie(first), await ReadBackendAsync(first));
+        using var first = await TestHttp.GetHelloAsync(_client, _port, cookie: null);
+        return (TestHttp.ReadCookie(first), await TestHttp.ReadBackendAsync(first));
     }
 
     private void MarkUnhealthy(string destinationId)
@@ -127,25 +104,4 @@ public sealed class UnhealthyPinEndToEndTests : IAsyncLifetime
         // A DestinationState is a list that contains itself, so xunit's equality would recurse: compare ids.
         Assert.DoesNotContain(destinationId, cluster.DestinationsState.AvailableDestinations.Select(available => available.DestinationId));
     }
-
-    private async Task<HttpResponseMessage> SendAsync(string? cookie)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{_port}/hello");
-        if (cookie is not null)
-        {
-            request.Headers.Add("Cookie", cookie);
-        }
-
-        return await _client.SendAsync(request, TestContext.Current.CancellationToken);
-    }
-
-    private static string ReadCookie(HttpResponseMessage response)
-    {
-        Assert.True(response.Headers.TryGetValues("Set-Cookie", out var values), "The response has no Set-Cookie header.");
-        var setCookie = Assert.Single(values);
-        return setCookie[..setCookie.IndexOf(';', StringComparison.Ordinal)];
-    }
-
-    private static async Task<string> ReadBackendAsync(HttpResponseMessage response) =>
-        TestBackend.ParseEcho(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))["Name"];
 }

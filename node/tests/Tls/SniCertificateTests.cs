@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Monitoring.V1;
@@ -26,15 +25,11 @@ public sealed class SniCertificateTests : IAsyncDisposable
     private readonly TestCertificate _www = TestCertificate.Create("CN=www", dnsNames: ["www.example.test"]);
     private readonly TestCertificate _apps = TestCertificate.Create("CN=apps", dnsNames: ["*.apps.example.test"]);
     private readonly string _directory = Directory.CreateTempSubdirectory("tandem-sni-").FullName;
-    private readonly List<WebApplication> _nodes = [];
+    private readonly TestNodes _nodes = new();
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.StopAsync();
-            await node.DisposeAsync();
-        }
+        await _nodes.DisposeAsync();
 
         _default.Dispose();
         _www.Dispose();
@@ -166,9 +161,7 @@ public sealed class SniCertificateTests : IAsyncDisposable
             .Set("Proxy:Certificates:0:KeyPath", _www.KeyPath)
             .Set("Proxy:Certificates:1:CertificatePath", _apps.CertificatePath)
             .Set("Proxy:Certificates:1:KeyPath", _apps.KeyPath);
-        var node = await NodeApplication.CreateAsync(configuration.AddTo);
-        _nodes.Add(node);
-        await node.StartAsync(TestContext.Current.CancellationToken);
+        await _nodes.StartAsync(configuration);
         return port;
     }
 
