@@ -55,6 +55,11 @@ internal static class StatusRenderer
             }
         }
 
+        foreach (var member in members.Where(m => m.Status.Degraded))
+        {
+            output.WriteLine(DescribeDegraded(member.Status.NodeName, member.Status.DegradedReasons));
+        }
+
         foreach (var view in results.Select(r => r.Cluster).OfType<ClusterView>().Where(v => !v.PeersAvailable))
         {
             output.WriteLine(
@@ -87,6 +92,13 @@ internal static class StatusRenderer
                 _ => $"VRID {label}: {masters.Count} MASTERS at once: {string.Join(", ", masters)}",
             };
         }
+    }
+
+    /// <summary>Returns the line that flags a degraded node, for example "node-a: degraded (session_store_unreachable)".</summary>
+    internal static string DescribeDegraded(string nodeName, IEnumerable<string> reasons)
+    {
+        var list = string.Join(", ", reasons);
+        return list.Length == 0 ? $"{nodeName}: degraded" : $"{nodeName}: degraded ({list})";
     }
 
     /// <summary>
@@ -220,6 +232,11 @@ internal static class StatusRenderer
             case NodeEvent.EventOneofCase.MaintenanceChanged:
                 var maintenance = nodeEvent.MaintenanceChanged;
                 return $"{time} vrrp vrid {Label(maintenance.Vrid, maintenance.Router)}: maintenance {(maintenance.Maintenance ? "on" : "off")} ({maintenance.Reason})";
+            case NodeEvent.EventOneofCase.DegradedChanged:
+                var degraded = nodeEvent.DegradedChanged;
+                return degraded.Degraded
+                    ? $"{time} {DescribeDegraded("node", degraded.Reasons)}"
+                    : $"{time} node: no longer degraded";
             case NodeEvent.EventOneofCase.None:
                 return $"{time} empty event";
             default:
@@ -259,7 +276,7 @@ internal static class StatusRenderer
         var age = FormatAge(member);
         var backends = FormatBackends(status.Proxy);
         var store = FormatStore(status.SessionStore);
-        var days = status.Certificate is null ? "-" : status.Certificate.DaysLeft.ToString(CultureInfo.InvariantCulture);
+        var days = FormatCertificateDays(status);
         if (status.VirtualRouters.Count == 0)
         {
             yield return [status.NodeName, age, "-", "vrrp off", "-", "-", "-", backends, store, days];
@@ -308,6 +325,20 @@ internal static class StatusRenderer
         return router.MasterHeard is { } master
             ? string.Create(CultureInfo.InvariantCulture, $"{master.Address} ({master.Priority})")
             : "-";
+    }
+
+    /// <summary>
+    /// Returns the days left of the certificate that expires first. Nodes that serve several certificates list them all
+    /// in <c>certificates</c>; older nodes report only <c>certificate</c>.
+    /// </summary>
+    private static string FormatCertificateDays(NodeStatus status)
+    {
+        if (status.Certificates.Count > 0)
+        {
+            return status.Certificates.Min(c => c.DaysLeft).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return status.Certificate is null ? "-" : status.Certificate.DaysLeft.ToString(CultureInfo.InvariantCulture);
     }
 
     private static string FormatBackends(ProxyStatus? proxy)

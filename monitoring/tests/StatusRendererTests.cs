@@ -229,6 +229,59 @@ public sealed class StatusRendererTests
     }
 
     [Fact]
+    public void Table_DegradedNodeFlagged()
+    {
+        var degraded = TestStatuses.Master();
+        degraded.Degraded = true;
+        degraded.DegradedReasons.Add("session_store_unreachable");
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output,
+        [
+            new NodeResult(NodeA, degraded, null, ExitCodes.Success),
+            new NodeResult(NodeB, TestStatuses.Backup(), null, ExitCodes.Success),
+        ]);
+        var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
+
+        Assert.Equal(4, lines.Length);
+        Assert.Equal("node-a: degraded (session_store_unreachable)", lines[3]);
+    }
+
+    [Fact]
+    public void Table_CertificateDaysOfEarliestExpiry()
+    {
+        var status = TestStatuses.Master();
+        status.Certificates.Add(new CertificateStatus { Subject = "CN=www.example.com", DaysLeft = 42 });
+        status.Certificates.Add(new CertificateStatus { Subject = "CN=api.example.com", DaysLeft = 7 });
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        StatusRenderer.WriteTable(output, [new NodeResult(NodeA, status, null, ExitCodes.Success)]);
+        var lines = output.ToString().TrimEnd().Split(Environment.NewLine);
+
+        Assert.EndsWith("redis connected  7", lines[1], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true, "2026-01-01T12:00:00.000Z node: degraded (session_store_unreachable)")]
+    [InlineData(false, "2026-01-01T12:00:00.000Z node: no longer degraded")]
+    public void Event_DegradedChangedOnOneLine(bool isDegraded, string expected)
+    {
+        var change = new DegradedChanged { Degraded = isDegraded };
+        if (isDegraded)
+        {
+            change.Reasons.Add("session_store_unreachable");
+        }
+
+        var nodeEvent = new NodeEvent
+        {
+            Time = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero)),
+            DegradedChanged = change,
+        };
+
+        Assert.Equal(expected, StatusRenderer.FormatEvent(NodeA, nodeEvent));
+    }
+
+    [Fact]
     public void Event_CertificateExpiringOnOneLine()
     {
         var nodeEvent = new NodeEvent
