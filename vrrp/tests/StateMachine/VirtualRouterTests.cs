@@ -136,6 +136,22 @@ public sealed class VirtualRouterTests
     }
 
     [Fact]
+    public void Backup_EqualPriorityLowerAddress_StaysBackup()
+    {
+        // RFC 9568 §6.4.2: a backup accepts an advert of equal priority whatever the sender's address; only an active
+        // router compares primary addresses (§6.4.3).
+        var router = CreateRouter();
+        router.Start();
+        _time.Advance(Cs(300));
+
+        router.OnAdvertisement(LowerPeer, 100, 100);
+        _time.Advance(Cs(359));
+
+        Assert.Equal(VrrpState.Backup, router.State);
+        Assert.Empty(_actions.Actions);
+    }
+
+    [Fact]
     public void Backup_AdvertRestartsMasterDownTimer()
     {
         var router = CreateRouter();
