@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Tandem.Vrrp.Diagnostics;
@@ -14,16 +13,23 @@ namespace Tandem.Vrrp.Notifications;
 /// </summary>
 /// <remarks>
 /// The arguments follow keepalived 2.2.7's <c>notify</c> script: <c>INSTANCE</c>, the instance name, the state in
-/// upper case and the priority. The command runs without a shell and with its output captured, and is killed with
-/// its child processes after the timeout. keepalived itself sets no timeout on notify scripts.
+/// upper case and the priority. The command runs without a shell, and only the last
+/// <see cref="MaxOutputTailBytes"/> of its standard output and standard error are kept. A run ends when the command
+/// itself exits, even if a child it left in the background still holds the pipes, and this side of the pipes then
+/// closes, so such a child gets EPIPE if it writes later. After the timeout the command is killed with the children
+/// it still has; a child that was already reparented to init keeps running. keepalived itself sets no timeout on
+/// notify scripts.
 /// </remarks>
 internal sealed partial class NotifyCommandRunner : IAsyncDisposable
 {
     /// <summary>Runs waiting beyond this are dropped and counted: a command slower than the state changes cannot catch up.</summary>
     internal const int MaxQueued = 32;
 
-    /// <summary>The end of the command's standard error kept for the failure log.</summary>
-    private const int MaxErrorOutputChars = 512;
+    /// <summary>Bytes kept from the end of the command's standard output and of its standard error; the rest is read and dropped.</summary>
+    internal const int MaxOutputTailBytes = 4096;
+
+    /// <summary>How long a killed run may take to exit before the loop moves on without it.</summary>
+    private static readonly TimeSpan KilledExitWait = TimeSpan.FromSeconds(5);
 
     private readonly string _command;
     private readonly TimeSpan _timeout;
@@ -45,6 +51,12 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         _counters = counters;
         _loop = Task.Run(RunLoopAsync);
     }
+
+    /// <summary>The kept end of the last completed run's standard output. For tests.</summary>
+    internal string LastOutputTail { get; private set; } = "";
+
+    /// <summary>The kept end of the last completed run's standard error. For tests.</summary>
+    internal string LastErrorTail { get; private set; } = "";
 
     /// <summary>Raised after each run, with its exit code, or null when it failed to start or timed out. For tests.</summary>
     internal event Action<int?>? Completed;
@@ -126,9 +138,6 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         }
 
         using var process = new Process { StartInfo = startInfo };
-        var errorOutput = new StringBuilder();
-        process.ErrorDataReceived += (_, e) => AppendTail(errorOutput, e.Data);
-        process.OutputDataReceived += (_, _) => { };
 
         // The timeout runs on the TimeProvider from before the start, so that a test's fake clock controls it.
         using var timeout = new CancellationTokenSource(_timeout, _timeProvider);
@@ -146,8 +155,15 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
 
         _counters.OnNotifyStarted();
         process.StandardInput.Close();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
+
+        // The pipes are read here and not with BeginOutputReadLine, because WaitForExitAsync then also waits for
+        // end of file on them. A child that the command leaves in the background keeps the pipes open, so that
+        // wait would last as long as the child.
+        using var stopReading = new CancellationTokenSource();
+        var outputTail = new OutputTail(MaxOutputTailBytes);
+        var errorTail = new OutputTail(MaxOutputTailBytes);
+        var outputReader = outputTail.ReadAsync(process.StandardOutput.BaseStream, stopReading.Token);
+        var errorReader = errorTail.ReadAsync(process.StandardError.BaseStream, stopReading.Token);
         try
         {
             await process.WaitForExitAsync(linked.Token);
@@ -155,42 +171,42 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
+            await WaitForKilledExitAsync(process);
             _counters.OnNotifyFailed();
             _counters.OnNotifyTimedOut();
             Log.TimedOut(_logger, _vrid, _command, state, (int)_timeout.TotalSeconds);
             return null;
         }
+        finally
+        {
+            // Output still in flight after the exit is dropped: the readers stop without waiting for end of file,
+            // and disposing the process closes this side of the pipes.
+            await stopReading.CancelAsync();
+            await Task.WhenAll(outputReader, errorReader);
+        }
 
         if (process.ExitCode != 0)
         {
             _counters.OnNotifyFailed();
-            string tail;
-            lock (errorOutput)
-            {
-                tail = errorOutput.ToString();
-            }
-
-            Log.ExitedWithError(_logger, _vrid, _command, state, process.ExitCode, tail);
+            Log.ExitedWithError(_logger, _vrid, _command, state, process.ExitCode, errorTail.ToString());
         }
 
+        LastOutputTail = outputTail.ToString();
+        LastErrorTail = errorTail.ToString();
         return process.ExitCode;
     }
 
-    private static void AppendTail(StringBuilder output, string? line)
+    private async Task WaitForKilledExitAsync(Process process)
     {
-        if (line is null)
+        // SIGKILL ends the process itself at once, so this bound only guards against a process stuck in the kernel.
+        using var bound = new CancellationTokenSource(KilledExitWait, _timeProvider);
+        try
         {
-            return;
+            await process.WaitForExitAsync(bound.Token);
         }
-
-        lock (output)
+        catch (OperationCanceledException)
         {
-            output.Append(line).Append('\n');
-            if (output.Length > MaxErrorOutputChars)
-            {
-                output.Remove(0, output.Length - MaxErrorOutputChars);
-            }
+            Log.KilledButNotExited(_logger, _vrid, _command, (int)KilledExitWait.TotalSeconds);
         }
     }
 
@@ -210,5 +226,8 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
 
         [LoggerMessage(EventId = VrrpEventIds.NotifyCommandDropped, Level = LogLevel.Warning, Message = "VRID {vrid} dropped the notify run for state {state} because {maxQueued} runs are already waiting; the command is slower than the state changes")]
         public static partial void Dropped(ILogger logger, byte vrid, string state, int maxQueued);
+
+        [LoggerMessage(EventId = VrrpEventIds.NotifyCommandTimedOut, Level = LogLevel.Error, Message = "VRID {vrid} notify command {command} did not exit within {waitSeconds} s after SIGKILL; the next run starts without waiting for it")]
+        public static partial void KilledButNotExited(ILogger logger, byte vrid, string command, int waitSeconds);
     }
 }

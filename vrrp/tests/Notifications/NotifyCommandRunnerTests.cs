@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Vrrp.Notifications;
@@ -17,7 +19,37 @@ public sealed class NotifyCommandRunnerTests : IDisposable
     private readonly VrrpCounters _counters = new();
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("tandem-notify-");
 
-    public void Dispose() => _directory.Delete(recursive: true);
+    public void Dispose()
+    {
+        // Background children that a test script started and left running are stopped here, by the PIDs they wrote.
+        var childPids = PathOf("child-pids");
+        if (File.Exists(childPids))
+        {
+            foreach (var line in File.ReadAllLines(childPids))
+            {
+                KillIfRunning(int.Parse(line, CultureInfo.InvariantCulture));
+            }
+        }
+
+        _directory.Delete(recursive: true);
+    }
+
+    private static void KillIfRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (ArgumentException)
+        {
+            // The child has already exited.
+        }
+        catch (InvalidOperationException)
+        {
+            // The child exited between the lookup and the kill.
+        }
+    }
 
     private string PathOf(string name) => Path.Combine(_directory.FullName, name);
 
@@ -124,6 +156,64 @@ public sealed class NotifyCommandRunnerTests : IDisposable
         // Disposing kills the hung run and drops the queued ones.
         await runner.DisposeAsync().AsTask().WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
         Assert.Equal(5 + NotifyCommandRunner.MaxQueued, _counters.NotifyDropped);
+    }
+
+    [Fact]
+    public async Task Run_BackgroundChildDoesNotBlockNextRun()
+    {
+        // The sleeping child inherits the pipes and outlives both runs: only the script's own exit may end a run.
+        var calls = PathOf("calls.txt");
+        var runner = CreateRunner(WriteScript($"sleep 30 &\necho $! >> '{PathOf("child-pids")}'\necho \"$3\" >> '{calls}'\nexit 0"));
+        var stopwatch = Stopwatch.StartNew();
+
+        runner.Enqueue("web", "BACKUP", 100);
+        runner.Enqueue("web", "MASTER", 100);
+        await runner.StopAsync(TestContext.Current.CancellationToken).WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
+        await runner.DisposeAsync().AsTask().WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["BACKUP", "MASTER"], File.ReadAllLines(calls));
+        Assert.Equal(2, _counters.NotifyStarted);
+        Assert.Equal(0, _counters.NotifyFailed);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"Two runs took {stopwatch.Elapsed}; the 30 s child held them.");
+    }
+
+    [Fact]
+    public async Task Dispose_BackgroundChildDoesNotBlock()
+    {
+        var started = PathOf("started");
+        // The subshell leaves its sleep to init at once, out of reach of the kill of the script's process tree.
+        var childPids = PathOf("child-pids");
+        var script = $"(sleep 30 & echo $! >> '{childPids}')\necho $$ > '{started}'\nsleep 30 &\necho $! >> '{childPids}'\nwait";
+        var runner = CreateRunner(WriteScript(script), timeoutSeconds: 10);
+        runner.Enqueue("web", "MASTER", 100);
+        await WaitForFileAsync(started);
+
+        // Disposing kills the running script; the reparented child must not hold the dispose until it exits.
+        await runner.DisposeAsync().AsTask().WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, _counters.NotifyTimedOut);
+    }
+
+    [Fact]
+    public async Task Run_LargeOutputKeepsBoundedTail()
+    {
+        // 50 MB without a newline on each pipe: the runner reads all of it but keeps only the last bytes.
+        var script = "head -c 50000000 /dev/zero | tr '\\0' 'o'\nprintf 'OUT-END'\n"
+            + "head -c 50000000 /dev/zero | tr '\\0' 'e' >&2\nprintf 'ERR-END' >&2\nexit 4";
+        var runner = CreateRunner(WriteScript(script));
+
+        runner.Enqueue("web", "MASTER", 100);
+        await runner.StopAsync(TestContext.Current.CancellationToken).WaitAsync(ProcessWait, TestContext.Current.CancellationToken);
+        await runner.DisposeAsync();
+
+        Assert.Equal(NotifyCommandRunner.MaxOutputTailBytes, runner.LastOutputTail.Length);
+        Assert.EndsWith("oooOUT-END", runner.LastOutputTail, StringComparison.Ordinal);
+        Assert.Equal(NotifyCommandRunner.MaxOutputTailBytes, runner.LastErrorTail.Length);
+        Assert.EndsWith("eeeERR-END", runner.LastErrorTail, StringComparison.Ordinal);
+        var entry = Assert.Single(_logs.Entries, e => e.EventId.Name == "ExitedWithError");
+        Assert.Contains("exited with code 4", entry.Message, StringComparison.Ordinal);
+        Assert.EndsWith("eeeERR-END", entry.Message, StringComparison.Ordinal);
+        Assert.True(entry.Message.Length < NotifyCommandRunner.MaxOutputTailBytes + 300, $"The log entry has {entry.Message.Length} characters.");
     }
 
     private static async Task WaitForFileAsync(string path)
