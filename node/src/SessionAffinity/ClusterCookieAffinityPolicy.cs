@@ -103,8 +103,9 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
                 throw new NotSupportedException($"Pin lookup status '{pin.Status}' is not supported.");
         }
 
-        // A cookie without a hint, or with one under a retiring key, gets a fresh hint with the response.
-        var needsCookie = _hints is not null && (hint is null || !_hints.IsCurrent(hint));
+        // A cookie without a hint, or with one that the current key does not verify, gets a fresh hint with the response.
+        var needsCookie = _hints is not null
+            && (hint is null || !_hints.IsCurrent(hint, cluster.ClusterId, sessionId, pinnedId));
         foreach (var destination in destinations)
         {
             if (string.Equals(destination.DestinationId, pinnedId, StringComparison.Ordinal))

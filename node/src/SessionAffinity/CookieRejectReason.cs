@@ -16,11 +16,14 @@ public enum CookieRejectReason
     HintMalformed,
 
     /// <summary>
-    /// The destination hint was made under a ticket key that this node no longer accepts or never knew, because it is
-    /// too old or comes from another key ring.
+    /// The destination hint carries a ticket key id that this node does not accept, because the key is too old, was
+    /// another node's local key, or comes from another key ring whose interval numbers differ.
     /// </summary>
     HintKeyUnknown,
 
-    /// <summary>The destination hint matches no destination of the cluster: forged, or its destination was removed.</summary>
+    /// <summary>
+    /// The destination hint matches no destination of the cluster under the key with its id: forged, its destination
+    /// was removed, or made under other material for the same interval, as from another key ring.
+    /// </summary>
     HintNoMatch,
 }

@@ -47,9 +47,25 @@ internal sealed class DestinationHints
         return Base64Url.EncodeToString(hint);
     }
 
-    /// <summary>True when <paramref name="hint"/> was made under the key that encrypts tickets now.</summary>
-    public bool IsCurrent(string hint) =>
-        TryDecode(hint, out var keyId, out _) && keyId == GetKeyId(_keys().Encryption);
+    /// <summary>
+    /// True when <paramref name="hint"/> names <paramref name="destinationId"/> under the key that encrypts tickets now.
+    /// </summary>
+    /// <remarks>
+    /// The tag is checked as well as the key id. A key ring that lost its keys and made new ones reuses the interval
+    /// numbers, so a hint under a lost key carries the current id but no longer verifies.
+    /// </remarks>
+    public bool IsCurrent(string hint, string clusterId, string sessionId, string destinationId)
+    {
+        var key = _keys().Encryption;
+        if (!TryDecode(hint, out var keyId, out var tag) || keyId != GetKeyId(key))
+        {
+            return false;
+        }
+
+        Span<byte> expected = stackalloc byte[TagLength];
+        ComputeTag(key, clusterId, sessionId, destinationId, expected);
+        return CryptographicOperations.FixedTimeEquals(expected, tag);
+    }
 
     /// <summary>
     /// Finds which of <paramref name="destinationIds"/> the hint names. Returns <see cref="HintStatus.Valid"/> with
@@ -139,9 +155,15 @@ internal enum HintStatus
     /// <summary>Not 22 base64url characters in canonical form.</summary>
     Malformed,
 
-    /// <summary>Made under a ticket key this node no longer accepts or never knew: expired, or from another key ring.</summary>
+    /// <summary>
+    /// Made under a key id this node does not accept: expired, made with another node's local key, or from another key
+    /// ring whose interval numbers differ.
+    /// </summary>
     KeyUnknown,
 
-    /// <summary>The tag matches no destination of the cluster: forged, or its destination was removed.</summary>
+    /// <summary>
+    /// The tag matches no destination of the cluster under the key with the hint's id. The hint is forged, its
+    /// destination was removed, or it was made under other material for the same interval, such as another key ring's.
+    /// </summary>
     NoMatch,
 }

@@ -294,6 +294,54 @@ public sealed class ClusterCookieAffinityPolicyTests
     }
 
     [Fact]
+    public async Task Hint_KeysLostAndWrittenBack_StillRoutes()
+    {
+        var storage = new ClearableTicketKeyStorage();
+        await using var ring = await StartRingAsync(storage: storage);
+        var nodeA = CreateNode(new ScriptedAffinityStore(), hints: new DestinationHints(ring));
+        var nodeB = CreateNode(new ScriptedAffinityStore { LookupResult = AffinityLookup.Unavailable }, hints: new DestinationHints(ring));
+        var cookie = await PinNewSessionAsync(nodeA, _destinations[1]);
+        var context = CreateContext(cookie);
+
+        // Redis restarted empty: the next refresh finds no key for the current interval.
+        storage.Clear();
+        await ring.RefreshAsync(TestContext.Current.CancellationToken);
+        var result = await nodeB.Policy.FindAffinitizedDestinationsAsync(context, _cluster, Config, _destinations, CancellationToken.None);
+        await nodeB.Policy.AffinitizeResponseAsync(context, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(AffinityStatus.OK, result.Status);
+        Assert.Equal("b2", Assert.Single(result.Destinations!).DestinationId);
+        Assert.Equal(1, nodeB.Metrics.RoutedByHint);
+        Assert.Equal(0, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.HintNoMatch));
+        Assert.Equal(0, context.Response.Headers.SetCookie.Count);
+    }
+
+    [Fact]
+    public async Task Hint_SameIntervalOtherRing_NoMatchAndRewritten()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var ringA = await StartRingAsync(time);
+        await using var ringB = await StartRingAsync(time);
+        var nodeA = CreateNode(new ScriptedAffinityStore(), hints: new DestinationHints(ringA));
+        var nodeB = CreateNode(new ScriptedAffinityStore { LookupResult = AffinityLookup.Unavailable }, hints: new DestinationHints(ringB));
+        var nodeC = CreateNode(new ScriptedAffinityStore { LookupResult = AffinityLookup.Found("b2") }, hints: new DestinationHints(ringB));
+        var cookie = await PinNewSessionAsync(nodeA, _destinations[1]);
+        var pinned = CreateContext(cookie);
+
+        var rejected = await nodeB.Policy.FindAffinitizedDestinationsAsync(CreateContext(cookie), _cluster, Config, _destinations, CancellationToken.None);
+        var routed = await nodeC.Policy.FindAffinitizedDestinationsAsync(pinned, _cluster, Config, _destinations, CancellationToken.None);
+        await nodeC.Policy.AffinitizeResponseAsync(pinned, _cluster, Config, _destinations[1], CancellationToken.None);
+
+        Assert.Equal(ringA.Current.Encryption.Id, ringB.Current.Encryption.Id);
+        Assert.Equal(AffinityStatus.AffinityKeyNotSet, rejected.Status);
+        Assert.Equal(1, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.HintNoMatch));
+        Assert.Equal(AffinityStatus.OK, routed.Status);
+        var rewritten = ReadSessionId(Assert.Single(pinned.Response.Headers.SetCookie));
+        Assert.Equal(cookie[..22], rewritten[..22]);
+        Assert.NotEqual(cookie, rewritten);
+    }
+
+    [Fact]
     public async Task CookieWithoutHint_RoutesAndGainsHint()
     {
         await using var ring = await StartRingAsync();
@@ -481,6 +529,23 @@ public sealed class ClusterCookieAffinityPolicyTests
 
         public ValueTask<IReadOnlyDictionary<long, byte[]>?> GetAsync(IReadOnlyList<long> epochs, CancellationToken cancellationToken) =>
             ValueTask.FromResult<IReadOnlyDictionary<long, byte[]>?>(null);
+    }
+
+    /// <summary>Ticket key storage in memory that a test can empty, as a Redis restart without persistence does.</summary>
+    private sealed class ClearableTicketKeyStorage : ITicketKeyStorage
+    {
+        private readonly Dictionary<long, byte[]> _keys = [];
+
+        public string Name => "clearable";
+
+        public void Clear() => _keys.Clear();
+
+        public ValueTask<byte[]?> GetOrAddAsync(long epoch, byte[] candidate, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<byte[]?>(_keys.TryAdd(epoch, candidate) ? candidate : _keys[epoch]);
+
+        public ValueTask<IReadOnlyDictionary<long, byte[]>?> GetAsync(IReadOnlyList<long> epochs, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IReadOnlyDictionary<long, byte[]>?>(
+                epochs.Where(_keys.ContainsKey).ToDictionary(epoch => epoch, epoch => _keys[epoch]));
     }
 
     /// <summary>A shared store whose results the test sets, counting the calls.</summary>

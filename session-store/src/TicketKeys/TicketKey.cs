@@ -53,5 +53,8 @@ public sealed class TicketKey
 
     public ReadOnlySpan<byte> HmacKey => _material.AsSpan(NameLength + AesKeyLength, HmacKeyLength);
 
+    /// <summary>Copies the stored material, so the ring can write a key back to the storage that lost it.</summary>
+    internal byte[] CopyMaterial() => (byte[])_material.Clone();
+
     public override string ToString() => Id;
 }

@@ -10,4 +10,5 @@ internal static class TicketKeyEventIds
     public const int StorageOperationFailed = 2104;
     public const int StoredKeyInvalid = 2105;
     public const int KeyRingRefreshFailed = 2106;
+    public const int KeyRingCachedKeyRestored = 2107;
 }

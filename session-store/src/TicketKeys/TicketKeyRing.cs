@@ -12,7 +12,9 @@ namespace Tandem.SessionStore.TicketKeys;
 /// <remarks>
 /// The node caches the last set it read. While the storage is unreachable it keeps serving with the cached keys
 /// (dropping those that retire meanwhile), and only when it has no usable key at all does it make up a local one,
-/// which other nodes cannot decrypt. Both cases mark the set as degraded until a refresh succeeds.
+/// which other nodes cannot decrypt. Both cases mark the set as degraded until a refresh succeeds. When the storage
+/// responds but has lost a key that the node cached from it, as after a Redis restart without persistence, the node
+/// writes the cached key back instead of creating new material for that interval.
 /// </remarks>
 public sealed partial class TicketKeyRing : IAsyncDisposable
 {
@@ -53,7 +55,7 @@ public sealed partial class TicketKeyRing : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the keys of the current interval, creating the current one when it is missing, and replaces
+    /// Reads the keys of the current interval, restoring or creating the ones that are missing, and replaces
     /// <see cref="Current"/>. Never throws for storage faults.
     /// </summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
@@ -93,30 +95,40 @@ public sealed partial class TicketKeyRing : IAsyncDisposable
         DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        // The key outlives its last use by one interval, so a node whose clock lags a little still finds it.
-        var timeToLive = _options.RotationInterval * (_options.Overlap + 2);
-        var material = await _storage.GetOrAddAsync(epoch, RandomNumberGenerator.GetBytes(TicketKey.MaterialLength), timeToLive, cancellationToken);
-        if (material is null)
-        {
-            return null;
-        }
-
-        // The next interval's key is accepted too when another node, whose clock runs a little ahead, created it.
-        var others = new List<long> { epoch + 1 };
+        // The next interval's key is read too, because another node whose clock runs a little ahead may have created
+        // it already.
+        var epochs = new List<long> { epoch + 1, epoch };
         for (var i = 1; i <= _options.Overlap; i++)
         {
-            others.Add(epoch - i);
+            epochs.Add(epoch - i);
         }
 
-        var found = await _storage.GetAsync(others, cancellationToken);
+        var found = await _storage.GetAsync(epochs, cancellationToken);
         if (found is null)
         {
             return null;
         }
 
-        var encryption = CreateKey(epoch, material, isLocal: false);
+        var stored = new Dictionary<long, byte[]>(found);
+        var cached = GetCachedSharedKeys(previous, epoch);
+        foreach (var missing in epochs.Where(candidate => !stored.ContainsKey(candidate)))
+        {
+            var material = await RestoreAsync(missing, epoch, cached, now, cancellationToken);
+            if (material is null && missing == epoch)
+            {
+                return null;
+            }
+
+            // An older key that could not be written back still decrypts this node's tickets until it retires.
+            if ((material ?? cached.GetValueOrDefault(missing)?.CopyMaterial()) is { } usable)
+            {
+                stored[missing] = usable;
+            }
+        }
+
+        var encryption = CreateKey(epoch, stored[epoch], isLocal: false);
         var decryption = new List<TicketKey>();
-        if (found.TryGetValue(epoch + 1, out var next))
+        if (stored.TryGetValue(epoch + 1, out var next))
         {
             decryption.Add(CreateKey(epoch + 1, next, isLocal: false));
         }
@@ -124,7 +136,7 @@ public sealed partial class TicketKeyRing : IAsyncDisposable
         decryption.Add(encryption);
         for (var i = 1; i <= _options.Overlap; i++)
         {
-            if (found.TryGetValue(epoch - i, out var older))
+            if (stored.TryGetValue(epoch - i, out var older))
             {
                 decryption.Add(CreateKey(epoch - i, older, isLocal: false));
             }
@@ -137,6 +149,69 @@ public sealed partial class TicketKeyRing : IAsyncDisposable
         }
 
         return new TicketKeySet(encryption, decryption, isDegraded: false, now);
+    }
+
+    /// <summary>
+    /// Stores the key of <paramref name="missing"/> again when the storage lost it, for example because Redis
+    /// restarted empty, and returns the material that is stored then. A key this node read from the storage before is
+    /// offered as it was, so the tickets and destination hints made under it stay valid. Only the current interval
+    /// gets new material when no copy is cached. Returns null when nothing is stored for the interval.
+    /// </summary>
+    private async Task<byte[]?> RestoreAsync(
+        long missing,
+        long epoch,
+        Dictionary<long, TicketKey> cached,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        byte[] candidate;
+        if (cached.TryGetValue(missing, out var copy))
+        {
+            candidate = copy.CopyMaterial();
+        }
+        else if (missing == epoch)
+        {
+            candidate = RandomNumberGenerator.GetBytes(TicketKey.MaterialLength);
+        }
+        else
+        {
+            return null;
+        }
+
+        // Every node offers the same cached bytes and SET NX keeps the first, so the nodes converge on the old key.
+        var material = await _storage.GetOrAddAsync(missing, candidate, GetTimeToLive(missing, now), cancellationToken);
+        if (copy is not null && material is not null)
+        {
+            var restored = material.AsSpan().SequenceEqual(candidate);
+            Log.CachedKeyRestored(_logger, copy.Id, _storage.Name, restored);
+        }
+
+        return material;
+    }
+
+    // Only keys read from the storage: a local key has the same interval number as the shared key that other nodes
+    // may hold, so writing it back would replace their key.
+    private Dictionary<long, TicketKey> GetCachedSharedKeys(TicketKeySet? previous, long epoch)
+    {
+        var cached = new Dictionary<long, TicketKey>();
+        foreach (var key in previous?.Decryption ?? [])
+        {
+            if (!key.IsLocal && !IsRetired(key, epoch))
+            {
+                cached.TryAdd(key.Epoch, key);
+            }
+        }
+
+        return cached;
+    }
+
+    // The key outlives its last use by one interval, so a node whose clock lags a little still finds it. A key made
+    // in the middle of its interval, or written back later, keeps the same end.
+    private TimeSpan GetTimeToLive(long keyEpoch, DateTimeOffset now)
+    {
+        var validFrom = DateTimeOffset.FromUnixTimeMilliseconds(keyEpoch * (long)_options.RotationInterval.TotalMilliseconds);
+        var timeToLive = validFrom + _options.RotationInterval * (_options.Overlap + 2) - now;
+        return timeToLive > TimeSpan.FromSeconds(1) ? timeToLive : TimeSpan.FromSeconds(1);
     }
 
     private TicketKeySet BuildFromCache(long epoch, TicketKeySet? previous, DateTimeOffset now)
@@ -256,5 +331,10 @@ public sealed partial class TicketKeyRing : IAsyncDisposable
         [LoggerMessage(TicketKeyEventIds.KeyRingRefreshFailed, LogLevel.Error,
             "Refreshing the TLS ticket keys failed unexpectedly; the node keeps its current keys and tries again later")]
         public static partial void RefreshFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(TicketKeyEventIds.KeyRingCachedKeyRestored, LogLevel.Warning,
+            "TLS ticket key {KeyId} was missing from the {Storage} store, so this node wrote its cached copy back " +
+            "(stored: {Restored}; false means another node stored a different key first)")]
+        public static partial void CachedKeyRestored(ILogger logger, string keyId, string storage, bool restored);
     }
 }

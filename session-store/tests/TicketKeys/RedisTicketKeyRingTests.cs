@@ -190,6 +190,114 @@ public sealed class RedisTicketKeyRingTests(RedisServerFixture fixture) : IClass
         Assert.NotNull(ring.Current.Find(local.Name));
     }
 
+    [Fact]
+    public async Task RedisFlushed_WritesCachedKeysBack()
+    {
+        fixture.Require();
+        await using var server = await RedisServer.StartAsync();
+        var prefix = NewPrefix();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 4, 13, 0, 0, TimeSpan.Zero));
+        var logger = new FakeLogger();
+        await using var storage = await ConnectAsync(server.Configuration, prefix, time);
+        await using var ring = new TicketKeyRing(storage, Options, time, logger);
+        await using var inspector = await ConnectionMultiplexer.ConnectAsync(server.Configuration);
+        await ring.RefreshAsync(TestContext.Current.CancellationToken);
+        var older = ring.Current.Encryption;
+        time.Advance(Options.RotationInterval);
+        await ring.RefreshAsync(TestContext.Current.CancellationToken);
+        var current = ring.Current.Encryption;
+
+        Assert.Equal("+OK", await server.SendCommandAsync("FLUSHALL"));
+        time.Advance(TimeSpan.FromMinutes(1));
+        await ring.RefreshAsync(TestContext.Current.CancellationToken);
+        var set = ring.Current;
+        var storedCurrent = (byte[]?)await inspector.GetDatabase().StringGetAsync($"{prefix}tls-ticket-key:{current.Epoch}");
+        var storedOlder = (byte[]?)await inspector.GetDatabase().StringGetAsync($"{prefix}tls-ticket-key:{older.Epoch}");
+        var expiry = await inspector.GetDatabase().KeyTimeToLiveAsync($"{prefix}tls-ticket-key:{older.Epoch}");
+
+        Assert.False(set.IsDegraded);
+        Assert.Equal(Material(current), storedCurrent);
+        Assert.Equal(Material(older), storedOlder);
+        Assert.Equal(Material(current), Material(set.Encryption));
+        Assert.NotNull(set.Find(older.Name));
+        Assert.Equal(Material(older), Material(set.Find(older.Name)!));
+        Assert.NotNull(expiry);
+        Assert.InRange(expiry.Value, Options.RotationInterval * 2, Options.RotationInterval * 3);
+        Assert.Equal(2, logger.Collector.GetSnapshot().Count(record => record.Id.Id == 2107));
+        AssertNoKeyMaterial(logger, current);
+        AssertNoKeyMaterial(logger, older);
+    }
+
+    [Fact]
+    public async Task RedisRestartedEmpty_RestartedNodeReadsOldKey()
+    {
+        fixture.Require();
+        var port = RedisServer.GetFreePort();
+        var prefix = NewPrefix();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 4, 13, 0, 0, TimeSpan.Zero));
+        var server = await RedisServer.StartAsync(port);
+        try
+        {
+            await using var storage = await ConnectAsync(server.Configuration, prefix, time);
+            await using var ring = new TicketKeyRing(storage, Options, time, new FakeLogger());
+            await ring.RefreshAsync(TestContext.Current.CancellationToken);
+            var before = ring.Current.Encryption;
+
+            await server.KillAsync();
+            await server.DisposeAsync();
+            server = await RedisServer.StartAsync(port);
+            var restored = false;
+            for (var attempt = 0; attempt < 100 && !restored; attempt++)
+            {
+                // StackExchange.Redis reconnects on its own real-time schedule, so this polls a bounded number of times.
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+                await ring.RefreshAsync(TestContext.Current.CancellationToken);
+                restored = !ring.Current.IsDegraded;
+            }
+
+            await using var restartedStorage = await ConnectAsync(server.Configuration, prefix, time);
+            await using var restartedRing = new TicketKeyRing(restartedStorage, Options, time, new FakeLogger());
+            await restartedRing.RefreshAsync(TestContext.Current.CancellationToken);
+
+            Assert.True(restored, "the ring stayed degraded for 10 s after Redis restarted");
+            Assert.Equal(Material(before), Material(ring.Current.Encryption));
+            Assert.False(restartedRing.Current.IsDegraded);
+            Assert.Equal(Material(before), Material(restartedRing.Current.Encryption));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task RedisFlushed_TwoNodesWriteBackSameKey()
+    {
+        fixture.Require();
+        await using var server = await RedisServer.StartAsync();
+        var prefix = NewPrefix();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 4, 13, 0, 0, TimeSpan.Zero));
+        await using var storageA = await ConnectAsync(server.Configuration, prefix, time);
+        await using var storageB = await ConnectAsync(server.Configuration, prefix, time);
+        await using var ringA = new TicketKeyRing(storageA, Options, time, new FakeLogger());
+        await using var ringB = new TicketKeyRing(storageB, Options, time, new FakeLogger());
+        await ringA.RefreshAsync(TestContext.Current.CancellationToken);
+        await ringB.RefreshAsync(TestContext.Current.CancellationToken);
+        var before = Material(ringA.Current.Encryption);
+
+        Assert.Equal("+OK", await server.SendCommandAsync("FLUSHALL"));
+        await Task.WhenAll(
+            ringA.RefreshAsync(TestContext.Current.CancellationToken),
+            ringB.RefreshAsync(TestContext.Current.CancellationToken));
+
+        Assert.False(ringA.Current.IsDegraded);
+        Assert.False(ringB.Current.IsDegraded);
+        Assert.Equal(before, Material(ringA.Current.Encryption));
+        Assert.Equal(before, Material(ringB.Current.Encryption));
+    }
+
+    private static byte[] Material(TicketKey key) => [.. key.Name, .. key.AesKey, .. key.HmacKey];
+
     private static void AssertNoKeyMaterial(FakeLogger logger, TicketKey key)
     {
         var secrets = new[]
