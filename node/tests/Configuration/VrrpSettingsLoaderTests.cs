@@ -356,4 +356,18 @@ public sealed class VrrpSettingsLoaderTests
 
         Assert.Equal(3, errors.Count);
     }
+
+    [Fact]
+    public void Load_MissingNotifyCommand_NamesRouterKey()
+    {
+        var values = TwoRouters();
+        values["Vrrp:NotifyCommand"] = "/bin/echo hello";
+        values["Vrrp:Routers:1:NotifyCommand"] = "/nonexistent/tandem-notify.sh";
+
+        var (_, errors) = Load(values);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, error => error.StartsWith("Vrrp:NotifyCommand '/bin/echo hello' contains arguments.", StringComparison.Ordinal));
+        Assert.Contains(errors, error => error.StartsWith("Vrrp:Routers:1:NotifyCommand '/nonexistent/tandem-notify.sh' is not found.", StringComparison.Ordinal));
+    }
 }

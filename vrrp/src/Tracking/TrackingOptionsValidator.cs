@@ -1,7 +1,9 @@
+using System.Runtime.InteropServices;
+
 namespace Tandem.Vrrp.Tracking;
 
 /// <summary>Checks the tracking, preempt delay, later gratuitous ARP and notify settings of <see cref="VrrpOptions"/>.</summary>
-internal static class TrackingOptionsValidator
+internal static partial class TrackingOptionsValidator
 {
     internal const int MaxPreemptDelaySeconds = 1000;
     internal const int MaxGratuitousArpMasterDelaySeconds = 1000;
@@ -19,13 +21,59 @@ internal static class TrackingOptionsValidator
         CheckRange(errors, $"{section}:{nameof(VrrpOptions.TrackIntervalMilliseconds)}", options.TrackIntervalMilliseconds, MinTrackIntervalMilliseconds, MaxTrackIntervalMilliseconds, "milliseconds");
         CheckRange(errors, $"{section}:{nameof(VrrpOptions.NotifyTimeoutSeconds)}", options.NotifyTimeoutSeconds, 1, MaxNotifyTimeoutSeconds, "seconds");
 
-        if (!string.IsNullOrEmpty(options.NotifyCommand) && !Path.IsPathFullyQualified(options.NotifyCommand))
+        if (!string.IsNullOrEmpty(options.NotifyCommand))
         {
-            errors.Add($"{section}:{nameof(VrrpOptions.NotifyCommand)} '{options.NotifyCommand}' is not an absolute path. Give the full path of an executable; it runs without a shell, so it cannot contain arguments.");
+            ValidateNotifyCommand(options.NotifyCommand, errors);
         }
 
         ValidateTrack(options, errors);
     }
+
+    /// <summary>
+    /// Checks that the notify command is an executable file, so that a broken path fails at startup and not at the
+    /// first state change.
+    /// </summary>
+    private static void ValidateNotifyCommand(string command, List<string> errors)
+    {
+        var key = $"{VrrpOptions.SectionName}:{nameof(VrrpOptions.NotifyCommand)}";
+        if (!Path.IsPathFullyQualified(command))
+        {
+            errors.Add($"{key} '{command}' is not an absolute path. Give the full path of an executable; it runs without a shell, so it cannot contain arguments.");
+            return;
+        }
+
+        if (Directory.Exists(command))
+        {
+            errors.Add($"{key} '{command}' is a directory. Give the full path of an executable file.");
+            return;
+        }
+
+        if (!File.Exists(command))
+        {
+            // Whitespace in a path that does not exist most likely separates arguments, which the command cannot take.
+            errors.Add(command.Any(char.IsWhiteSpace)
+                ? $"{key} '{command}' contains arguments. The command runs without a shell and receives keepalived's four notify arguments, so give only the path of an executable; put other arguments in a wrapper script."
+                : $"{key} '{command}' is not found. Give the full path of an existing executable file.");
+            return;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // access(2) applies the mode bits to this process's user, so root passes when any execute bit is set.
+        if (Access(command, ExecuteOk) != 0)
+        {
+            var mode = Convert.ToString((int)File.GetUnixFileMode(command), 8);
+            errors.Add($"{key} '{command}' is not executable by the user that runs the node (mode {mode}). Run chmod +x on it, or give that user execute permission.");
+        }
+    }
+
+    private const int ExecuteOk = 1;
+
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Access(string path, int mode);
 
     private static void ValidateTrack(VrrpOptions options, List<string> errors)
     {

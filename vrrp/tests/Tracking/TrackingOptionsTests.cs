@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using Tandem.Vrrp.Tracking;
 
 namespace Tandem.Vrrp.Tests.Tracking;
@@ -110,5 +111,42 @@ public sealed class TrackingOptionsTests
         Assert.Contains("Vrrp:TrackIntervalMilliseconds 99 is out of range. Set it from 100 to 60000 milliseconds.", errors);
         Assert.Contains("Vrrp:NotifyTimeoutSeconds 0 is out of range. Set it from 1 to 3600 seconds.", errors);
         Assert.Contains(errors, e => e.StartsWith("Vrrp:NotifyCommand 'notify.sh MASTER' is not an absolute path.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    [SupportedOSPlatform("linux")]
+    public void NotifyCommand_BrokenPathsAreRejected()
+    {
+        var directory = Directory.CreateTempSubdirectory("tandem-notify-check-");
+        try
+        {
+            var script = Path.Combine(directory.FullName, "notify.sh");
+            File.WriteAllText(script, "#!/bin/sh\nexit 0\n");
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var missing = Path.Combine(directory.FullName, "absent.sh");
+
+            Assert.StartsWith($"Vrrp:NotifyCommand '{missing}' is not found.", ValidateNotifyCommand(missing), StringComparison.Ordinal);
+            Assert.StartsWith($"Vrrp:NotifyCommand '{directory.FullName}' is a directory.", ValidateNotifyCommand(directory.FullName), StringComparison.Ordinal);
+            Assert.StartsWith($"Vrrp:NotifyCommand '{script}' is not executable by the user that runs the node (mode 600).", ValidateNotifyCommand(script), StringComparison.Ordinal);
+            Assert.Contains("chmod +x", ValidateNotifyCommand(script), StringComparison.Ordinal);
+            Assert.StartsWith("Vrrp:NotifyCommand '/bin/echo hello' contains arguments.", ValidateNotifyCommand("/bin/echo hello"), StringComparison.Ordinal);
+            Assert.Contains("wrapper script", ValidateNotifyCommand("/bin/echo hello"), StringComparison.Ordinal);
+
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var options = Valid();
+            options.NotifyCommand = script;
+            Assert.Empty(Validate(options));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static string ValidateNotifyCommand(string command)
+    {
+        var options = Valid();
+        options.NotifyCommand = command;
+        return Assert.Single(Validate(options));
     }
 }
