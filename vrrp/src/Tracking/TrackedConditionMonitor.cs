@@ -131,6 +131,14 @@ internal sealed partial class TrackedConditionMonitor : IDisposable
         string content;
         try
         {
+            // File.Exists is false for a directory, which would pass as an absent file and so never fail. The
+            // failure is logged once, when the condition changes to failed.
+            if (Directory.Exists(condition.Argument))
+            {
+                condition.SetFailed(true, "the path is a directory, not a regular file. Point the condition at a file, or remove the directory");
+                return;
+            }
+
             if (!File.Exists(condition.Argument))
             {
                 condition.SetFailed(false, "file absent");
@@ -150,7 +158,7 @@ internal sealed partial class TrackedConditionMonitor : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            condition.SetFailed(true, $"reading the file failed: {ex.Message}");
+            condition.SetFailed(true, $"reading the file failed: {ex.Message} Make it a regular file that the node's user can read, or remove it");
             return;
         }
 

@@ -110,6 +110,32 @@ public sealed class TrackedConditionMonitorTests : IDisposable
     }
 
     [Fact]
+    public void File_DirectoryFailsWithWeight()
+    {
+        Directory.CreateDirectory(TrackFile);
+
+        var (monitor, router) = Start(new VrrpTrackOptions { Condition = $"file:{TrackFile}", Weight = 50 });
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        var condition = Assert.Single(monitor.Conditions);
+        Assert.True(condition.IsFailed);
+        Assert.StartsWith("the path is a directory", condition.Detail, StringComparison.Ordinal);
+        Assert.Equal(50, router.EffectivePriority);
+        var entry = Assert.Single(_logs.Entries, e => e.EventId.Name == "ConditionFailed");
+        Assert.Contains("Point the condition at a file", entry.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void File_DirectoryWeightZeroFaults()
+    {
+        Directory.CreateDirectory(TrackFile);
+
+        var (_, router) = Start(new VrrpTrackOptions { Condition = $"file:{TrackFile}", Weight = 0 });
+
+        Assert.True(router.InFault);
+    }
+
+    [Fact]
     public void File_EmptyFailsWithWeight()
     {
         File.WriteAllText(TrackFile, "");
