@@ -16,7 +16,7 @@ namespace Tandem.Vrrp.Notifications;
 /// upper case and the priority. The command runs without a shell, and only the last
 /// <see cref="MaxOutputTailBytes"/> of its standard output and standard error are kept. A run ends when the command
 /// itself exits, even if a child it left in the background still holds the pipes, and this side of the pipes then
-/// closes, so such a child gets EPIPE if it writes later. After the timeout the command is killed with the children
+/// closes, so such a child gets SIGPIPE (or EPIPE) if it writes later. After the timeout the command is killed with the children
 /// it still has; a child that was already reparented to init keeps running. keepalived itself sets no timeout on
 /// notify scripts.
 /// </remarks>
