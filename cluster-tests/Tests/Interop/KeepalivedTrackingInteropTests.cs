@@ -1,10 +1,8 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.ClusterTests.Lab;
 using Tandem.ClusterTests.Lab.Interop;
-using Tandem.ClusterTests.Lab.Network;
 using Tandem.ClusterTests.Lab.Nodes;
-using Tandem.ClusterTests.Lab.Processes;
+using static Tandem.ClusterTests.Tests.Interop.KeepalivedInteropRun;
 
 namespace Tandem.ClusterTests.Tests.Interop;
 
@@ -15,28 +13,11 @@ namespace Tandem.ClusterTests.Tests.Interop;
 public sealed class KeepalivedTrackingInteropTests(KeepalivedInteropFixture fixture, ITestOutputHelper output)
     : IClassFixture<KeepalivedInteropFixture>
 {
-    private const byte HighPriority = 150;
-    private const byte KeepalivedPriority = 100;
-
     /// <summary>Weight of the tracked file that lowers our node below keepalived: 150 - 100 = 50.</summary>
     private const int LoweringWeight = 100;
 
-    private static readonly TimeSpan AdvertisementInterval = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-
     /// <summary>The node's default Vrrp:TrackIntervalMilliseconds: a tracked file is noticed within this time.</summary>
     private static readonly TimeSpan TrackInterval = TimeSpan.FromSeconds(1);
-
-    /// <summary>The limit on a process start: dotnet startup, the HTTPS listener and the first Master_Down_Interval.</summary>
-    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(30);
-
-    private static readonly string VirtualAddress = $"{LabTopology.VirtualAddress}/{LabTopology.PrefixLength}";
-
-    /// <summary>Skew_Time (RFC 9568 §6.1) with a 1 s interval.</summary>
-    private static TimeSpan SkewTime(byte priority) => AdvertisementInterval * (256 - priority) / 256;
-
-    /// <summary>Master_Down_Interval (RFC 9568 §6.1) with a 1 s interval: 3 s plus Skew_Time.</summary>
-    private static TimeSpan MasterDownInterval(byte priority) => (AdvertisementInterval * 3) + SkewTime(priority);
 
     [Fact(Timeout = 120_000)]
     public async Task NoPreempt_RestartedHigherNodeStaysBackup()
@@ -117,51 +98,20 @@ public sealed class KeepalivedTrackingInteropTests(KeepalivedInteropFixture fixt
         }
     }
 
-    private static async Task RequirePrerequisitesAsync()
+    /// <summary>One case over IPv4 multicast, with the preemption and tracked conditions it sets.</summary>
+    private sealed class InteropRun(ClusterLab lab, byte vrid, string tag) : KeepalivedInteropRun(lab, tag)
     {
-        var missing = new List<string>(await LabPrerequisites.FindMissingAsync(LabRequirements.Network | LabRequirements.Services | LabRequirements.Node));
-        if (!File.Exists(KeepalivedInstance.ExecutablePath))
-        {
-            missing.Add($"{KeepalivedInstance.ExecutablePath} is missing; install it with: apt-get install keepalived");
-        }
+        public void StartKeepalived(bool noPreempt) =>
+            StartKeepalived(new KeepalivedConfig(3, vrid, KeepalivedPriority, "eth0", Ipv4VirtualAddress, null, [], null) { NoPreempt = noPreempt });
 
-        if (missing.Count == 0)
-        {
-            return;
-        }
-
-        string reason = string.Join(" ", missing);
-        if (LabGate.IsCi)
-        {
-            Assert.Fail($"CI=true, so this interoperability test must run, but: {reason}");
-        }
-
-        Assert.Skip(reason);
-    }
-
-    /// <summary>The processes of one case on node A (ours) and node B (keepalived), so that they can be removed.</summary>
-    private sealed class InteropRun(ClusterLab lab, byte vrid, string tag)
-    {
-        private readonly LabHost _ours = lab.Topology.NodeA;
-        private readonly LabHost _theirs = lab.Topology.NodeB;
-        private LabProcess? _node;
-        private string? _nodeConfig;
-        private KeepalivedInstance? _keepalived;
-
-        public string NodeLog => _node?.ReadLogTail(2000) ?? "";
-
-        public void StartKeepalived(bool noPreempt)
-        {
-            var config = new KeepalivedConfig(3, vrid, KeepalivedPriority, "eth0", VirtualAddress, null, [], null) { NoPreempt = noPreempt };
-            _keepalived = KeepalivedInstance.Start(lab, _theirs, config, $"keepalived-{tag}");
-        }
-
-        public void StartNode(byte priority, bool preempt, (string Condition, int Weight)[]? track, int start)
-        {
-            string basePath = NodeConfigFile.Write(lab.RunDirectory, lab.Topology, _ours, priority, new NodeSettings { VirtualRouterId = vrid, Preempt = preempt }, lab.Certificate);
-            JsonObject config = JsonNode.Parse(File.ReadAllText(basePath))!.AsObject();
-            if (track is not null)
+        public void StartNode(byte priority, bool preempt, (string Condition, int Weight)[]? track, int start) =>
+            StartNode(start.ToString(), start, priority, new NodeSettings { VirtualRouterId = vrid, Preempt = preempt }, config =>
             {
+                if (track is null)
+                {
+                    return;
+                }
+
                 var entries = new JsonArray();
                 foreach (var (condition, weight) in track)
                 {
@@ -169,69 +119,6 @@ public sealed class KeepalivedTrackingInteropTests(KeepalivedInteropFixture fixt
                 }
 
                 config["Vrrp"]!.AsObject()["Track"] = entries;
-            }
-
-            _nodeConfig = Path.Combine(lab.RunDirectory, $"tandem-{tag}-{start}.json");
-            File.WriteAllText(_nodeConfig, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            _node = lab.StartProcess($"tandem-{tag}-{start}", _ours.Namespace, LabPaths.DotnetHost, [lab.NodeAssemblyPath, "--config", _nodeConfig]);
-        }
-
-        /// <summary>Kills our node with SIGKILL and runs the release command, as systemd's ExecStopPost would.</summary>
-        public async Task CrashOursAsync(CancellationToken cancellationToken)
-        {
-            await _node!.KillAndWaitAsync(TimeSpan.FromSeconds(10));
-            CommandResult result = await ReleaseAsync(cancellationToken);
-            Assert.True(result.Succeeded, $"'{result.CommandLine}' failed: {result.StandardError}");
-        }
-
-        public async Task CleanUpAsync()
-        {
-            if (_node is { HasExited: false })
-            {
-                await _node.KillAndWaitAsync(TimeSpan.FromSeconds(10));
-                await ReleaseAsync(CancellationToken.None);
-            }
-
-            if (_keepalived is { Parent.HasExited: false })
-            {
-                await _keepalived.KillHardAsync(CancellationToken.None);
-            }
-
-            if (await lab.Network.HasAddressAsync(_theirs, LabTopology.VirtualAddress, CancellationToken.None))
-            {
-                await CommandRunner.RunCheckedAsync("ip", ["-n", _theirs.Namespace, "addr", "del", VirtualAddress, "dev", "eth0"]);
-            }
-        }
-
-        public async Task<bool> OursOnlyAsync(CancellationToken cancellationToken) =>
-            await lab.Network.HasAddressAsync(_ours, LabTopology.VirtualAddress, cancellationToken)
-            && !await lab.Network.HasAddressAsync(_theirs, LabTopology.VirtualAddress, cancellationToken);
-
-        public async Task<bool> TheirsOnlyAsync(CancellationToken cancellationToken) =>
-            await lab.Network.HasAddressAsync(_theirs, LabTopology.VirtualAddress, cancellationToken)
-            && !await lab.Network.HasAddressAsync(_ours, LabTopology.VirtualAddress, cancellationToken);
-
-        public Task WaitForLogAsync(string text, CancellationToken cancellationToken) =>
-            WaitForAsync($"'{text}' in our node's log", _ => Task.FromResult(NodeLog.Contains(text, StringComparison.Ordinal)), StartupTimeout, cancellationToken);
-
-        public async Task WaitForAsync(string description, Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            bool reached = await Poll.UntilAsync(condition, timeout, PollInterval, TimeProvider.System, cancellationToken);
-            Assert.True(reached, $"{tag}: timed out after {timeout.TotalSeconds:0.#} s waiting for {description}.{Environment.NewLine}{lab.DescribeProcesses(40)}");
-        }
-
-        /// <summary>Fails as soon as <paramref name="condition"/> is false at any poll during <paramref name="duration"/>.</summary>
-        public async Task HoldAsync(string description, Func<CancellationToken, Task<bool>> condition, TimeSpan duration, CancellationToken cancellationToken)
-        {
-            bool broken = await Poll.UntilAsync(async token => !await condition(token), duration, PollInterval, TimeProvider.System, cancellationToken);
-            Assert.False(broken, $"{tag}: expected {description} for {duration.TotalSeconds:0.#} s, but it changed.{Environment.NewLine}{lab.DescribeProcesses(40)}");
-        }
-
-        private Task<CommandResult> ReleaseAsync(CancellationToken cancellationToken) =>
-            CommandRunner.RunAsync(
-                "ip",
-                ["netns", "exec", _ours.Namespace, LabPaths.DotnetHost, lab.NodeAssemblyPath, "release", "--config", _nodeConfig!],
-                TimeSpan.FromSeconds(30),
-                cancellationToken);
+            });
     }
 }
