@@ -85,12 +85,14 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
                 break;
             case AffinityLookupStatus.NotFound:
             case AffinityLookupStatus.Unavailable:
-                if (ResolveHint(cluster, sessionId, hint, destinations) is not { } hinted)
+                if (ResolveHint(cluster, sessionId, hint, destinations, out var hintRejection) is not { } hinted)
                 {
-                    var reason = pin.Status == AffinityLookupStatus.NotFound
+                    // One request counts once. A rejected hint was the last way to route the session, so its reason is
+                    // the more specific one, and the pin lookup status goes to the log only.
+                    var reason = hintRejection ?? (pin.Status == AffinityLookupStatus.NotFound
                         ? CookieRejectReason.Unknown
-                        : CookieRejectReason.StoreUnavailable;
-                    Reject(cluster.ClusterId, reason, SessionId.Redact(sessionId));
+                        : CookieRejectReason.StoreUnavailable);
+                    Reject(cluster.ClusterId, reason, $"{SessionId.Redact(sessionId)}, pin lookup {pin.Status}");
                     return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);
                 }
 
@@ -225,13 +227,18 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
         }
     }
 
-    /// <summary>Returns the destination id that the cookie's hint names, or null when there is no usable hint.</summary>
+    /// <summary>
+    /// Returns the destination id that the cookie's hint names, or null when there is no usable hint. A hint that is
+    /// present but unusable sets <paramref name="rejection"/>, which the caller counts.
+    /// </summary>
     private string? ResolveHint(
         ClusterState cluster,
         string sessionId,
         string? hint,
-        IReadOnlyList<DestinationState> destinations)
+        IReadOnlyList<DestinationState> destinations,
+        out CookieRejectReason? rejection)
     {
+        rejection = null;
         if (hint is null || _hints is null)
         {
             return null;
@@ -243,22 +250,15 @@ internal sealed partial class ClusterCookieAffinityPolicy : ISessionAffinityPoli
             .Concat(destinations.Select(destination => destination.DestinationId))
             .Distinct(StringComparer.Ordinal);
         var status = _hints.Resolve(cluster.ClusterId, sessionId, hint, candidates, out var destinationId);
-        switch (status)
+        rejection = status switch
         {
-            case HintStatus.Valid:
-                return destinationId;
-            case HintStatus.Malformed:
-                Reject(cluster.ClusterId, CookieRejectReason.HintMalformed, SessionId.Redact(sessionId));
-                return null;
-            case HintStatus.KeyUnknown:
-                Reject(cluster.ClusterId, CookieRejectReason.HintKeyUnknown, SessionId.Redact(sessionId));
-                return null;
-            case HintStatus.NoMatch:
-                Reject(cluster.ClusterId, CookieRejectReason.HintNoMatch, SessionId.Redact(sessionId));
-                return null;
-            default:
-                throw new NotSupportedException($"Hint status '{status}' is not supported.");
-        }
+            HintStatus.Valid => null,
+            HintStatus.Malformed => CookieRejectReason.HintMalformed,
+            HintStatus.KeyUnknown => CookieRejectReason.HintKeyUnknown,
+            HintStatus.NoMatch => CookieRejectReason.HintNoMatch,
+            _ => throw new NotSupportedException($"Hint status '{status}' is not supported."),
+        };
+        return destinationId;
     }
 
     private void AppendCookie(HttpContext context, string clusterId, SessionAffinityConfig config, string sessionId, string destinationId)

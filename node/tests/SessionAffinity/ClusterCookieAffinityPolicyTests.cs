@@ -271,8 +271,31 @@ public sealed class ClusterCookieAffinityPolicyTests
 
         Assert.Equal(AffinityStatus.AffinityKeyNotSet, result.Status);
         Assert.Equal(1, nodeB.Metrics.GetCookiesRejected(reason));
-        Assert.Equal(1, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.StoreUnavailable));
+        Assert.Equal(0, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.StoreUnavailable));
         Assert.Equal(0, nodeB.Metrics.RoutedByHint);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BadHintWithoutPin_CountedOncePerRequest(bool storeUnavailable)
+    {
+        await using var ring = await StartRingAsync();
+        var nodeA = CreateNode(new ScriptedAffinityStore(), hints: new DestinationHints(ring));
+        var lookup = storeUnavailable ? AffinityLookup.Unavailable : AffinityLookup.NotFound;
+        var nodeB = CreateNode(new ScriptedAffinityStore { LookupResult = lookup }, hints: new DestinationHints(ring));
+        var cookie = await PinNewSessionAsync(nodeA, _destinations[1]);
+        var forged = cookie[..30] + (cookie[30] == 'A' ? 'B' : 'A') + cookie[31..];
+
+        for (var request = 0; request < 8; request++)
+        {
+            await nodeB.Policy.FindAffinitizedDestinationsAsync(CreateContext(forged), _cluster, Config, _destinations, CancellationToken.None);
+        }
+
+        Assert.Equal(8, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.HintNoMatch));
+        Assert.Equal(0, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.Unknown));
+        Assert.Equal(0, nodeB.Metrics.GetCookiesRejected(CookieRejectReason.StoreUnavailable));
+        Assert.Equal(8, Enum.GetValues<CookieRejectReason>().Sum(reason => nodeB.Metrics.GetCookiesRejected(reason)));
     }
 
     [Fact]
