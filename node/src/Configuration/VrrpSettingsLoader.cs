@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Tandem.Vrrp;
+using Tandem.Vrrp.Tracking;
 
 namespace Tandem.Node.Configuration;
 
@@ -38,6 +40,7 @@ internal static partial class VrrpSettingsLoader
     {
         var section = configuration.GetSection(VrrpOptions.SectionName);
         var shared = SectionBinder.BindExcept<VrrpOptions>(section, errors, [NameKey, RoutersKey, SyncGroupsKey]);
+        RejectScalarTrackEntries(section, shared, errors);
         var routerSections = OrderByIndex(section.GetSection(RoutersKey));
 
         return routerSections.Count == 0
@@ -101,6 +104,7 @@ internal static partial class VrrpSettingsLoader
         foreach (var routerSection in routerSections)
         {
             var options = SectionBinder.BindExcept<VrrpOptions>(routerSection, errors, [NameKey]);
+            RejectScalarTrackEntries(routerSection, options, errors);
             Inherit(options, shared, routerSection);
 
             var name = routerSection[NameKey] ?? "";
@@ -130,6 +134,49 @@ internal static partial class VrrpSettingsLoader
         CheckRoutersDiffer(routers, errors);
         var groups = LoadSyncGroups(section.GetSection(SyncGroupsKey), routers, errors);
         return new VrrpSettings(routers, groups);
+    }
+
+    /// <summary>
+    /// Reports a <c>Track</c> entry written as a plain string, such as <c>["store"]</c>, and blanks the entry, so that
+    /// the library's check does not report it again as an empty condition.
+    /// </summary>
+    private static void RejectScalarTrackEntries(IConfigurationSection section, VrrpOptions options, List<string> errors)
+    {
+        var track = section.GetSection(nameof(VrrpOptions.Track));
+        var entries = track.GetChildren()
+            .Select(child => (Child: child, Index: int.TryParse(child.Key, NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : -1))
+            .Where(entry => entry.Index >= 0)
+            .OrderBy(entry => entry.Index)
+            .Select(entry => entry.Child)
+            .ToList();
+
+        if (entries.Count == 0 && !string.IsNullOrEmpty(track.Value))
+        {
+            errors.Add(
+                $"{track.Path} is '{track.Value}', but it must be a JSON array of objects with {nameof(VrrpTrackOptions.Condition)} and " +
+                $"{nameof(VrrpTrackOptions.Weight)}. Write it as [{{\"Condition\": \"{track.Value}\", \"Weight\": 0}}]; weight 0 makes a failure a " +
+                "fault, and 1 to 253 lowers the priority by that much.");
+            return;
+        }
+
+        // The binder adds one list entry per numeric key in this order, so position i is options.Track[i].
+        for (var i = 0; i < entries.Count && i < options.Track.Count; i++)
+        {
+            var entry = entries[i];
+            if (entry.Value is null || entry.GetChildren().Any())
+            {
+                continue;
+            }
+
+            errors.Add(
+                $"{entry.Path} is '{entry.Value}', but each entry of {track.Path} must be an object with " +
+                $"{nameof(VrrpTrackOptions.Condition)} and {nameof(VrrpTrackOptions.Weight)}. Write it as " +
+                $"{{\"Condition\": \"{entry.Value}\", \"Weight\": 0}}; weight 0 makes a failure a fault, and 1 to 253 lowers the " +
+                "priority by that much.");
+
+            // TrackingOptionsValidator and the tracked condition monitor skip null entries.
+            options.Track[i] = null!;
+        }
     }
 
     /// <summary>Copies every setting that <paramref name="routerSection"/> leaves unset from the <c>Vrrp</c> section.</summary>

@@ -370,4 +370,48 @@ public sealed class VrrpSettingsLoaderTests
         Assert.Contains(errors, error => error.StartsWith("Vrrp:NotifyCommand '/bin/echo hello' contains arguments.", StringComparison.Ordinal));
         Assert.Contains(errors, error => error.StartsWith("Vrrp:Routers:1:NotifyCommand '/nonexistent/tandem-notify.sh' is not found.", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Load_TrackEntryAsString_AsksForObject()
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Vrrp:Interface"] = "lo",
+            ["Vrrp:VirtualRouterId"] = "51",
+            ["Vrrp:VirtualAddresses:0"] = "198.51.100.100/24",
+            ["Vrrp:Track:0:Condition"] = "listener",
+            ["Vrrp:Track:0:Weight"] = "10",
+            ["Vrrp:Track:1"] = "store",
+        };
+
+        var (_, errors) = Load(values);
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("Vrrp:Track:1 is 'store', but each entry of Vrrp:Track must be an object with Condition and Weight.", error, StringComparison.Ordinal);
+        Assert.Contains("{\"Condition\": \"store\", \"Weight\": 0}", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_SharedTrackEntryAsString_ReportedOnce()
+    {
+        var values = TwoRouters();
+        values["Vrrp:Track:0"] = "store";
+
+        var (_, errors) = Load(values);
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("Vrrp:Track:0 is 'store', but each entry of Vrrp:Track must be an object", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TrackAsString_AsksForArray()
+    {
+        var values = TwoRouters();
+        values["Vrrp:Routers:1:Track"] = "store";
+
+        var (_, errors) = Load(values);
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("Vrrp:Routers:1:Track is 'store', but it must be a JSON array of objects with Condition and Weight.", error, StringComparison.Ordinal);
+    }
 }
