@@ -15,7 +15,11 @@ internal static class ControlServiceCollectionExtensions
     /// <summary>Health service name of NodeControl, as grpc.health.v1 clients ask for it.</summary>
     public const string NodeControlServiceName = "tandem.monitoring.v1.NodeControl";
 
+    /// <summary>Name of the health check behind the NodeControl health status, registered only with a token.</summary>
+    public const string ControlHealthCheckName = "node-control";
+
     private const string ControlTag = "control";
+
     /// <summary>
     /// Registers the proxy connection drain and the control context in the node's services. <paramref name="token"/>
     /// is null when <c>Management:ControlTokenFile</c> is not set, and control calls are then rejected.
@@ -58,22 +62,24 @@ internal static class ControlServiceCollectionExtensions
             options.Interceptors.Add<ControlAuthenticationInterceptor>();
         });
 
+        // Without a token, control is off by configuration, which is the default and no fault. So the check is not
+        // registered: it would report Unhealthy, and the health-check publisher would log an error every 30 seconds.
+        // A grpc.health.v1 request for NodeControl then gets NOT_FOUND, the status the protocol returns for a service
+        // that the server does not serve.
+        if (control.Access.Token is null)
+        {
+            return managementServices;
+        }
+
         // SERVING only when a call could succeed: a token is configured and the VRRP speaker runs.
         managementServices.Configure<GrpcHealthChecksOptions>(options =>
             options.Services.Map(NodeControlServiceName, result => result.Tags.Contains(ControlTag)));
-        managementServices.AddHealthChecks().AddCheck("node-control", () => CheckControl(control), tags: [ControlTag]);
+        managementServices.AddHealthChecks().AddCheck(ControlHealthCheckName, () => CheckControl(control), tags: [ControlTag]);
         return managementServices;
     }
 
-    private static HealthCheckResult CheckControl(NodeControlContext control)
-    {
-        if (control.Access.Token is null)
-        {
-            return HealthCheckResult.Unhealthy($"{ControlToken.SettingName} is not set, so control calls are off.");
-        }
-
-        return control.Vrrp?.Routers.Any(router => router.State != Tandem.Vrrp.VrrpState.Initialize) == true
+    private static HealthCheckResult CheckControl(NodeControlContext control) =>
+        control.Vrrp?.Routers.Any(router => router.State != Tandem.Vrrp.VrrpState.Initialize) == true
             ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy("VRRP is off or not running, so there is nothing to control.");
-    }
 }

@@ -84,6 +84,9 @@ internal sealed class NodeStatusCollector
     public bool ProxyListening =>
         _lifetime.ApplicationStarted.IsCancellationRequested && !_lifetime.ApplicationStopping.IsCancellationRequested;
 
+    /// <summary>True once the node's shutdown has started.</summary>
+    public bool NodeStopping => _lifetime.ApplicationStopping.IsCancellationRequested;
+
     public NodeStatus Collect()
     {
         var now = _timeProvider.GetUtcNow();

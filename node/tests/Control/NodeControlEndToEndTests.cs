@@ -134,6 +134,22 @@ public sealed class NodeControlEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Health_NodeControlWithoutToken_NotFound()
+    {
+        await StartNodeAsync(tokenFile: null);
+        var client = new Health.HealthClient(_channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{_managementPort}"));
+
+        var exception = await Assert.ThrowsAsync<RpcException>(async () => await client.CheckAsync(
+            new HealthCheckRequest { Service = ControlServiceCollectionExtensions.NodeControlServiceName },
+            deadline: Deadline(),
+            cancellationToken: TestContext.Current.CancellationToken));
+        var node = await client.CheckAsync(new HealthCheckRequest(), deadline: Deadline(), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(StatusCode.NotFound, exception.StatusCode);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, node.Status);
+    }
+
+    [Fact]
     public async Task Startup_TokenReadableByOthers_Fails()
     {
         var path = WriteTokenFile(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
