@@ -104,7 +104,8 @@ internal sealed class ServerCertificate
         {
             errors.Add(
                 $"{keySetting}: the key in '{keyPath}' cannot be used with the certificate in '{certificatePath}' " +
-                $"({exception.Message}). Give the unencrypted PEM private key (RSA or ECDSA) of the first certificate.");
+                $"({exception.Message}). Give the unencrypted PEM private key (RSA or ECDSA) of the server certificate, " +
+                $"the first one in the file that {certificateSetting} names.");
             return null;
         }
 
@@ -145,6 +146,14 @@ internal sealed class ServerCertificate
         if (string.IsNullOrWhiteSpace(path))
         {
             errors.Add($"{setting} is missing. Set the path of the PEM {content} file.");
+            return null;
+        }
+
+        // Reading a directory fails with UnauthorizedAccessException, which would read as a permission problem even
+        // for root.
+        if (Directory.Exists(path))
+        {
+            errors.Add($"{setting}: '{path}' is a directory. Set the path of the PEM {content} file.");
             return null;
         }
 

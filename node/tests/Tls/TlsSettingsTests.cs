@@ -100,9 +100,25 @@ public sealed class TlsSettingsTests : IDisposable
 
         Assert.Null(settings);
         Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:0:KeyPath: the key in ", StringComparison.Ordinal));
+        Assert.Contains(errors, error => error.EndsWith(
+            "of the server certificate, the first one in the file that Proxy:Certificates:0:CertificatePath names.",
+            StringComparison.Ordinal));
         Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:1:CertificatePath: directory of '/nonexistent/tls.crt' was not found.", StringComparison.Ordinal));
         Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:2:Key is not a setting of Proxy:Certificates:2.", StringComparison.Ordinal));
         Assert.Contains(errors, error => error.StartsWith("Proxy:Certificates:2:CertificatePath is missing.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void KeyPath_Directory_SaysDirectory()
+    {
+        var directory = Path.GetDirectoryName(_certificate.KeyPath)!;
+        var configuration = new NodeConfiguration(_certificate).Set("Proxy:KeyPath", directory);
+
+        var (settings, errors) = Load(configuration);
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Equal($"Proxy:KeyPath: '{directory}' is a directory. Set the path of the PEM private key file.", error);
     }
 
     private static (NodeSettings? Settings, List<string> Errors) Load(NodeConfiguration configuration)
