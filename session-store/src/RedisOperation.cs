@@ -43,6 +43,12 @@ internal static class RedisOperation
                 // Both WaitAsync's timeout and RedisTimeoutException derive from TimeoutException.
                 reason = StoreFailureReason.Timeout;
                 return true;
+            case RedisConnectionException connection
+                when (connection.InnerException as RedisConnectionException ?? connection).FailureType
+                    == ConnectionFailureType.AuthenticationFailure:
+                // Fail-fast commands throw "no connection is available" with the connection's last failure inside.
+                reason = StoreFailureReason.AuthenticationFailed;
+                return true;
             case RedisConnectionException:
             case ObjectDisposedException:
                 reason = StoreFailureReason.ConnectionFailed;

@@ -11,6 +11,12 @@ public enum StoreFailureReason
 
     /// <summary>Redis replied with an error, for example <c>NOAUTH</c>, <c>OOM</c> or <c>READONLY</c>.</summary>
     ServerError,
+
+    /// <summary>
+    /// No connection, because Redis rejected the password or ACL user, so the command never reached it. Added after the
+    /// other values, so their numbers stay the same.
+    /// </summary>
+    AuthenticationFailed,
 }
 
 /// <summary>The store operation a failure belongs to.</summary>

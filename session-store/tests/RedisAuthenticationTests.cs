@@ -40,6 +40,27 @@ public sealed class RedisAuthenticationTests
     }
 
     [Fact]
+    public async Task RequirePass_WrongPassword_CountedAsAuthentication()
+    {
+        SkipWithoutRedis();
+        await using var server = await RedisServer.StartAsync(RedisServer.GetFreePort(), "--requirepass", Password);
+        var metrics = new SessionStoreMetrics();
+        var options = new SessionStoreOptions
+        {
+            Redis = $"{server.Configuration},password={WrongPassword}",
+            ConnectTimeoutMilliseconds = 1000,
+        };
+        await using var store = await RedisAffinityStore.ConnectAsync(
+            options, NullLoggerFactory.Instance, TimeProvider.System, metrics, TestContext.Current.CancellationToken);
+
+        var lookup = await store.GetAsync("backends", NewSessionId(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(AffinityLookupStatus.Unavailable, lookup.Status);
+        Assert.Equal(1, metrics.GetFailures(StoreOperation.Get, StoreFailureReason.AuthenticationFailed));
+        Assert.Equal(0, metrics.GetFailures(StoreOperation.Get, StoreFailureReason.ConnectionFailed));
+    }
+
+    [Fact]
     public async Task RequirePass_WrongPassword_StartsDegraded()
     {
         SkipWithoutRedis();
