@@ -15,10 +15,10 @@ namespace Tandem.Vrrp.Notifications;
 /// The arguments follow keepalived 2.2.7's <c>notify</c> script: <c>INSTANCE</c>, the instance name, the state in
 /// upper case and the priority. The command runs without a shell, and only the last
 /// <see cref="MaxOutputTailBytes"/> of its standard output and standard error are kept. A run ends when the command
-/// itself exits, even if a child it left in the background still holds the pipes, and this side of the pipes then
-/// closes, so such a child gets SIGPIPE (or EPIPE) if it writes later. After the timeout the command is killed with the children
-/// it still has; a child that was already reparented to init keeps running. keepalived itself sets no timeout on
-/// notify scripts.
+/// itself exits and its output is read. A child left in the background that still holds the pipes delays the end by
+/// at most <see cref="OutputDrainWait"/>. This side of the pipes then closes, so such a child gets SIGPIPE (or EPIPE)
+/// if it writes later. After the timeout the command is killed with the children it still has. A child that was
+/// already reparented to init keeps running. keepalived itself sets no timeout on notify scripts.
 /// </remarks>
 internal sealed partial class NotifyCommandRunner : IAsyncDisposable
 {
@@ -27,6 +27,9 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
 
     /// <summary>Bytes kept from the end of the command's standard output and of its standard error; the rest is read and dropped.</summary>
     internal const int MaxOutputTailBytes = 4096;
+
+    /// <summary>How long the readers may take after the command's exit to read what it wrote, while a child holds the pipes.</summary>
+    internal static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a killed run may take to exit before the loop moves on without it.</summary>
     private static readonly TimeSpan KilledExitWait = TimeSpan.FromSeconds(5);
@@ -167,6 +170,7 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         try
         {
             await process.WaitForExitAsync(linked.Token);
+            await WaitForOutputAsync(outputReader, errorReader);
         }
         catch (OperationCanceledException)
         {
@@ -179,8 +183,7 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         }
         finally
         {
-            // Output still in flight after the exit is dropped: the readers stop without waiting for end of file,
-            // and disposing the process closes this side of the pipes.
+            // The readers stop without waiting for end of file, and disposing the process closes this side of the pipes.
             await stopReading.CancelAsync();
             await Task.WhenAll(outputReader, errorReader);
         }
@@ -194,6 +197,20 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         LastOutputTail = outputTail.ToString();
         LastErrorTail = errorTail.ToString();
         return process.ExitCode;
+    }
+
+    private async Task WaitForOutputAsync(Task outputReader, Task errorReader)
+    {
+        // The command's own output is all in the pipes once it has exited, so the readers normally reach end of file
+        // at once. A child left in the background keeps the pipes open, so the wait for the rest is bounded.
+        try
+        {
+            await Task.WhenAll(outputReader, errorReader).WaitAsync(OutputDrainWait, _timeProvider);
+        }
+        catch (TimeoutException)
+        {
+            // Only a background child can still write, and its output does not belong to this run.
+        }
     }
 
     private async Task WaitForKilledExitAsync(Process process)

@@ -163,7 +163,9 @@ public sealed class NotifyCommandRunnerTests : IDisposable
     {
         // The sleeping child inherits the pipes and outlives both runs: only the script's own exit may end a run.
         var calls = PathOf("calls.txt");
-        var runner = CreateRunner(WriteScript($"sleep 30 &\necho $! >> '{PathOf("child-pids")}'\necho \"$3\" >> '{calls}'\nexit 0"));
+        // The real clock ends the bounded wait for output after each exit, which the sleeping child never closes.
+        var script = WriteScript($"sleep 30 &\necho $! >> '{PathOf("child-pids")}'\necho \"$3\" >> '{calls}'\nexit 0");
+        var runner = new NotifyCommandRunner(script, TimeSpan.FromSeconds(30), 51, TimeProvider.System, _logs.CreateLogger("test"), _counters);
         var stopwatch = Stopwatch.StartNew();
 
         runner.Enqueue("web", "BACKUP", 100);
@@ -175,6 +177,7 @@ public sealed class NotifyCommandRunnerTests : IDisposable
         Assert.Equal(2, _counters.NotifyStarted);
         Assert.Equal(0, _counters.NotifyFailed);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"Two runs took {stopwatch.Elapsed}; the 30 s child held them.");
+        Assert.True(stopwatch.Elapsed >= 2 * NotifyCommandRunner.OutputDrainWait, $"Two runs took {stopwatch.Elapsed}, less than the two bounded waits for output.");
     }
 
     [Fact]
