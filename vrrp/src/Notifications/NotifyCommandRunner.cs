@@ -28,7 +28,7 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
     /// <summary>Bytes kept from the end of the command's standard output and of its standard error; the rest is read and dropped.</summary>
     internal const int MaxOutputTailBytes = 4096;
 
-    /// <summary>How long the readers may take after the command's exit to read what it wrote, while a child holds the pipes.</summary>
+    /// <summary>How long the readers may take after the command's exit to read what it wrote, while a child keeps the pipes open.</summary>
     internal static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a killed run may take to exit before the loop moves on without it.</summary>
@@ -209,7 +209,7 @@ internal sealed partial class NotifyCommandRunner : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            // Only a background child can still write, and its output does not belong to this run.
+            // A child left in the background keeps the pipes open, and its later output does not belong to this run.
         }
     }
 

@@ -14,12 +14,9 @@ internal sealed class OutputTail
 
     public OutputTail(int capacity) => _buffer = new byte[capacity];
 
-    /// <summary>Total bytes read from the pipe, kept or dropped.</summary>
-    public long BytesRead { get; private set; }
-
     /// <summary>
-    /// Reads the stream until end of file or until <paramref name="cancellationToken"/> is cancelled. Never throws,
-    /// because the run's result does not depend on its output.
+    /// Reads the stream until end of file or until <paramref name="cancellationToken"/> is cancelled. Cancellation, a
+    /// broken pipe and a disposed stream end the read quietly, because the run's result does not depend on its output.
     /// </summary>
     public async Task ReadAsync(Stream stream, CancellationToken cancellationToken)
     {
@@ -59,7 +56,6 @@ internal sealed class OutputTail
     {
         lock (_lock)
         {
-            BytesRead += data.Length;
             if (data.Length >= _buffer.Length)
             {
                 data[^_buffer.Length..].CopyTo(_buffer);
