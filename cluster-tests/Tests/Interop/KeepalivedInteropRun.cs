@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Tandem.ClusterTests.Lab;
 using Tandem.ClusterTests.Lab.Interop;
 using Tandem.ClusterTests.Lab.Network;
@@ -13,7 +14,7 @@ namespace Tandem.ClusterTests.Tests.Interop;
 /// and steps that the cases share and the processes the case started, so that they can be removed.
 /// </summary>
 /// <param name="tag">The case's name in process names, file names and failure messages.</param>
-internal abstract class KeepalivedInteropRun(ClusterLab lab, string tag)
+internal abstract partial class KeepalivedInteropRun(ClusterLab lab, string tag)
 {
     public const byte HighPriority = 150;
     public const byte KeepalivedPriority = 100;
@@ -80,6 +81,63 @@ internal abstract class KeepalivedInteropRun(ClusterLab lab, string tag)
 
         Assert.Skip(reason);
     }
+
+    /// <summary>
+    /// Starts tcpdump on the lab bridge, writing the first <paramref name="count"/> packets that match
+    /// <paramref name="filter"/> to a file of the run directory, and returns the process and the file.
+    /// </summary>
+    protected (LabProcess Tcpdump, string File) StartCapture(string filter, int count)
+    {
+        // -Z root keeps tcpdump from switching to its own user, which could not write into the owner-only run
+        // directory. -U writes each packet at once.
+        string capture = Path.Combine(Lab.RunDirectory, $"{Tag}.pcap");
+        LabProcess tcpdump = Lab.StartProcess(
+            $"tcpdump-{Tag}",
+            Lab.Topology.BridgeNamespace,
+            "tcpdump",
+            ["-i", Lab.Topology.BridgeName, "-n", "-U", "-Z", "root", "-c", count.ToString(), "-w", capture, filter]);
+        return (tcpdump, capture);
+    }
+
+    /// <summary>
+    /// Waits up to 10 s for tcpdump to capture its packets, decodes the file with tshark and returns one text block per
+    /// frame. The VRRPv3 checksum over IPv4 is checked with the pseudo-header (tshark's option pinned, so that a changed
+    /// default cannot hide a bad checksum).
+    /// </summary>
+    protected async Task<string[]> ReadCaptureAsync((LabProcess Tcpdump, string File) capture, string expected, CancellationToken cancellationToken)
+    {
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                await capture.Tcpdump.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                Assert.Fail($"{Tag}: tcpdump captured fewer than {expected} from our node.{Environment.NewLine}{Lab.DescribeProcesses()}");
+            }
+        }
+
+        Assert.True(capture.Tcpdump.ExitCode == 0, capture.Tcpdump.Describe());
+        CommandResult tshark = await CommandRunner.RunCheckedAsync(
+            "tshark",
+            ["-r", capture.File, "-V", "-o", "vrrp.v3_checksum_as_in_v2:FALSE"],
+            TimeSpan.FromSeconds(30),
+            cancellationToken);
+        return FrameHeader().Split(tshark.StandardOutput).Where(frame => frame.Length > 0).ToArray();
+    }
+
+    /// <summary>Checks what every VRRP advert needs to be decoded as valid: a correct checksum and no expert warning.</summary>
+    protected static void AssertCleanAdvert(string advert)
+    {
+        Assert.Matches(@"Checksum: 0x[0-9a-f]{4} \[correct\]", advert);
+        Assert.Contains("[Checksum Status: Good]", advert, StringComparison.Ordinal);
+        Assert.DoesNotContain("[Expert Info", advert, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"^Frame \d+:", RegexOptions.Multiline)]
+    private static partial Regex FrameHeader();
 
     /// <summary>Returns whether the virtual address that this case checks is on our node; by default the lab's IPv4 one.</summary>
     protected virtual Task<bool> HasOursAsync(CancellationToken cancellationToken) =>

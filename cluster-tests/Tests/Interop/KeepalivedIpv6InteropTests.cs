@@ -15,7 +15,7 @@ namespace Tandem.ClusterTests.Tests.Interop;
 /// from the other after a crash and that our node preempts keepalived when it returns with the higher priority.
 /// tshark decodes our adverts and neighbour advertisements from the bridge with correct checksums.
 /// </summary>
-public sealed partial class KeepalivedIpv6InteropTests(KeepalivedInteropFixture fixture, ITestOutputHelper output)
+public sealed class KeepalivedIpv6InteropTests(KeepalivedInteropFixture fixture, ITestOutputHelper output)
     : IClassFixture<KeepalivedInteropFixture>
 {
     /// <summary>Our adverts to capture; three arrive in about 3 s.</summary>
@@ -46,9 +46,6 @@ public sealed partial class KeepalivedIpv6InteropTests(KeepalivedInteropFixture 
             await run.CleanUpAsync();
         }
     }
-
-    [GeneratedRegex(@"^Frame \d+:", RegexOptions.Multiline)]
-    private static partial Regex FrameHeader();
 
     /// <summary>The steps of one case, with the processes it started so that they can be removed.</summary>
     private sealed class Ipv6Case(ClusterLab lab, bool unicast, byte vrid, ITestOutputHelper output)
@@ -84,20 +81,14 @@ public sealed partial class KeepalivedIpv6InteropTests(KeepalivedInteropFixture 
             // Solicited ones (flag 0x40 in the byte after the ICMPv6 checksum) are the kernel's replies to keepalived's
             // neighbour solicitations for our link-local address in unicast mode, so the filter leaves them out.
             string ourMac = await ReadMacAsync(Ours, cancellationToken);
-            string capture = Path.Combine(Lab.RunDirectory, $"{Tag}.pcap");
-            LabProcess tcpdump = Lab.StartProcess(
-                $"tcpdump-{Tag}",
-                Lab.Topology.BridgeNamespace,
-                "tcpdump",
-                [
-                    "-i", Lab.Topology.BridgeName, "-n", "-U", "-Z", "root", "-c", (CapturedAdverts + CapturedNeighborAdvertisements).ToString(), "-w", capture,
-                    $"(ip6 proto 112 and src host {OurLinkLocal}) or (ether src {ourMac} and icmp6 and ip6[40] == 136 and ip6[44] & 0x40 == 0)",
-                ]);
+            var capture = StartCapture(
+                $"(ip6 proto 112 and src host {OurLinkLocal}) or (ether src {ourMac} and icmp6 and ip6[40] == 136 and ip6[44] & 0x40 == 0)",
+                CapturedAdverts + CapturedNeighborAdvertisements);
 
             await RunTakeoverMatrixAsync(
                 StartNode,
                 AssertOurAddressesUsableAsync,
-                token => CheckCaptureAsync(tcpdump, capture, ourMac, token),
+                token => CheckCaptureAsync(capture, ourMac, token),
                 output,
                 cancellationToken);
         }
@@ -128,27 +119,15 @@ public sealed partial class KeepalivedIpv6InteropTests(KeepalivedInteropFixture 
         }
 
         /// <summary>Waits for the capture of our adverts and neighbour advertisements and checks tshark's decoding of each.</summary>
-        private async Task CheckCaptureAsync(LabProcess tcpdump, string capture, string ourMac, CancellationToken cancellationToken)
+        private async Task CheckCaptureAsync((LabProcess Tcpdump, string File) capture, string ourMac, CancellationToken cancellationToken)
         {
-            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-            {
-                deadline.CancelAfter(TimeSpan.FromSeconds(10));
-                try
-                {
-                    await tcpdump.WaitForExitAsync(deadline.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    Assert.Fail($"{Tag}: tcpdump captured fewer than {CapturedAdverts} adverts and {CapturedNeighborAdvertisements} neighbour advertisements from our node.{Environment.NewLine}{Lab.DescribeProcesses()}");
-                }
-            }
-
-            Assert.True(tcpdump.ExitCode == 0, tcpdump.Describe());
-            CommandResult tshark = await CommandRunner.RunCheckedAsync("tshark", ["-r", capture, "-V"], TimeSpan.FromSeconds(30), cancellationToken);
-            string[] frames = FrameHeader().Split(tshark.StandardOutput).Where(frame => frame.Length > 0).ToArray();
+            string[] frames = await ReadCaptureAsync(
+                capture,
+                $"{CapturedAdverts} adverts and {CapturedNeighborAdvertisements} neighbour advertisements",
+                cancellationToken);
             string[] adverts = frames.Where(frame => frame.Contains("Virtual Router Redundancy Protocol", StringComparison.Ordinal)).ToArray();
             string[] neighborAdvertisements = frames.Where(frame => frame.Contains("Type: Neighbor Advertisement (136)", StringComparison.Ordinal)).ToArray();
-            output.WriteLine(adverts.FirstOrDefault() ?? tshark.StandardOutput);
+            output.WriteLine(adverts.FirstOrDefault() ?? string.Join(Environment.NewLine, frames));
             output.WriteLine(neighborAdvertisements.FirstOrDefault() ?? "");
 
             // The first advert and the neighbour advertisements leave at the takeover, so the first 13 frames hold all 10.
@@ -165,9 +144,7 @@ public sealed partial class KeepalivedIpv6InteropTests(KeepalivedInteropFixture 
                 Assert.Contains($"Virtual Rtr ID: {vrid}", advert, StringComparison.Ordinal);
                 Assert.Contains($"Priority: {HighPriority}", advert, StringComparison.Ordinal);
                 Assert.Matches($@"IPv6 Address: {Regex.Escape(_linkLocalVip.ToString())}\s+IPv6 Address: {Regex.Escape(_globalVip.ToString())}", advert);
-                Assert.Matches(@"Checksum: 0x[0-9a-f]{4} \[correct\]", advert);
-                Assert.Contains("[Checksum Status: Good]", advert, StringComparison.Ordinal);
-                Assert.DoesNotContain("[Expert Info", advert, StringComparison.Ordinal);
+                AssertCleanAdvert(advert);
             }
 
             foreach (string advertisement in neighborAdvertisements)
