@@ -71,6 +71,25 @@ public sealed class OpenSslTlsEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ticket_AfterRedisFlush_ResumesOnNewNode()
+    {
+        var redis = RequireRedis();
+        var (nodeA, portA) = await StartNodeAsync(redis.Configuration);
+        var session = Path.Combine(_directory, "flushed.pem");
+        var first = await OpenSslClient.RunAsync(portA, "-tls1_3", sessionIn: null, sessionOut: session);
+
+        // Redis restarted empty. Node A refreshes first, then node B starts with no cached keys.
+        Assert.Equal("+OK", await redis.SendCommandAsync("FLUSHALL"));
+        await nodeA.Services.GetRequiredService<TicketKeyRingService>().Ring.RefreshAsync(TestContext.Current.CancellationToken);
+        var (nodeB, portB) = await StartNodeAsync(redis.Configuration);
+        var second = await OpenSslClient.RunAsync(portB, "-tls1_3", sessionIn: session, sessionOut: null);
+
+        Assert.False(OpenSslClient.IsReused(first), first);
+        Assert.True(OpenSslClient.IsReused(second), second);
+        Assert.Equal(1, nodeB.Services.GetRequiredService<TlsMetrics>().ResumedHandshakes);
+    }
+
+    [Fact]
     public async Task Status_ListsTicketKeysByIdAndAgeOnly()
     {
         var redis = RequireRedis();
