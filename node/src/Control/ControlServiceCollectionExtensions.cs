@@ -63,7 +63,8 @@ internal static class ControlServiceCollectionExtensions
         });
 
         // Without a token, control is off by configuration, which is the default and no fault. So the check is not
-        // registered: it would report Unhealthy, and the health-check publisher would log an error every 30 seconds.
+        // registered: it would report Unhealthy, and the health-check publisher would log an error every 30 seconds
+        // (HealthCheckPublisherOptions.Period by default).
         // A grpc.health.v1 request for NodeControl then gets NOT_FOUND, the status the protocol returns for a service
         // that the server does not serve.
         if (control.Access.Token is null)
@@ -78,6 +79,8 @@ internal static class ControlServiceCollectionExtensions
         return managementServices;
     }
 
+    // NOTE: with a token but VRRP off by configuration this stays Unhealthy, so the publisher still logs it at Error
+    // every 30 seconds.
     private static HealthCheckResult CheckControl(NodeControlContext control) =>
         control.Vrrp?.Routers.Any(router => router.State != Tandem.Vrrp.VrrpState.Initialize) == true
             ? HealthCheckResult.Healthy()
