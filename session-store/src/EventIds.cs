@@ -20,5 +20,5 @@ internal static class EventIds
     public const int ChangeHintRejected = 2011;
     public const int LocalCacheRevalidated = 2012;
     public const int LocalCacheRevalidationFailed = 2013;
-    public const int RedisAuthenticationFailedAtStartup = 2014;
+    public const int RedisAuthenticationFailed = 2014;
 }

@@ -32,6 +32,9 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     private readonly FailureLogLimiter<ChangeHintOutcome> _hintLogLimiter;
     private readonly TimeSpan _connectTimeout;
 
+    /// <summary>1 once an authentication failure was logged, until a connection is restored; read with Interlocked.</summary>
+    private int _authenticationFailureLogged;
+
     internal RedisAffinityStore(
         IConnectionMultiplexer connection,
         SessionStoreOptions options,
@@ -100,7 +103,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             Log.NotConnectedAtStartup(logger, endPoints, failureType);
             if (failureType == ConnectionFailureType.AuthenticationFailure)
             {
-                Log.AuthenticationFailedAtStartup(logger, endPoints);
+                store.LogAuthenticationFailureOnce(endPoints);
             }
         }
 
@@ -308,7 +311,22 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             }
         }
 
+        // A connect timeout on a busy host can hide the first authentication failure, so a later attempt reports it.
+        if (args.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            LogAuthenticationFailureOnce(endPoint);
+        }
+
         ConnectivityChanged?.Invoke();
+    }
+
+    /// <summary>Logs that Redis rejected the credentials, once until a connection is restored.</summary>
+    private void LogAuthenticationFailureOnce(string endPoints)
+    {
+        if (Interlocked.Exchange(ref _authenticationFailureLogged, 1) == 0)
+        {
+            Log.AuthenticationFailed(_logger, endPoints);
+        }
     }
 
     /// <summary>
@@ -343,6 +361,7 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
     {
         var endPoint = FormatEndPoint(args.EndPoint);
         _connectionLogLimiter.Reset(endPoint);
+        Interlocked.Exchange(ref _authenticationFailureLogged, 0);
         Log.ConnectionRestored(_logger, endPoint, args.ConnectionType);
 
         // Hints published while this connection was down are lost.
@@ -374,10 +393,10 @@ public sealed partial class RedisAffinityStore : IAffinityStore, IAsyncDisposabl
             "background, and keeps affinity pins only in this process until Redis answers")]
         public static partial void NotConnectedAtStartup(ILogger logger, string endPoints, ConnectionFailureType? failureType);
 
-        [LoggerMessage(EventIds.RedisAuthenticationFailedAtStartup, LogLevel.Error,
+        [LoggerMessage(EventIds.RedisAuthenticationFailed, LogLevel.Error,
             "Redis at {EndPoints} rejected the node's credentials. Check user= and password= in SessionStore:Redis and " +
             "the ACL rules of that user")]
-        public static partial void AuthenticationFailedAtStartup(ILogger logger, string endPoints);
+        public static partial void AuthenticationFailed(ILogger logger, string endPoints);
 
         [LoggerMessage(EventIds.RedisConnectionFailed, LogLevel.Warning,
             "Redis connection to {EndPoint} ({ConnectionType}) failed with {FailureType} ({Cause}). " +
