@@ -47,6 +47,15 @@ Console.CancelKeyPress += (_, e) =>
     cancellation.Cancel();
 };
 
+// SIGTERM (for example from timeout(1)) cancels the same way, so the lab's namespaces are removed too.
+using var termination = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+    System.Runtime.InteropServices.PosixSignal.SIGTERM,
+    context =>
+    {
+        context.Cancel = !cancellation.IsCancellationRequested;
+        cancellation.Cancel();
+    });
+
 Console.WriteLine($"{Environment.ProcessorCount} CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
 if (mode is "lookup" or "all")
 {

@@ -44,12 +44,13 @@ internal static class ReplicationLagBenchmark
             {
                 ProbeResult result = await lab.Client.GetHttpsAsync(lab.VirtualEndpoint, "/bench", null, cancellationToken);
                 long responded = Stopwatch.GetTimestamp();
-                if (result.AffinityCookie is not { } sessionId)
+                if (result.AffinityCookie is not { } cookie)
                 {
                     throw new InvalidOperationException($"Request {i} through the virtual address set no affinity cookie ({result.Failure}: {result.Detail}).");
                 }
 
-                string key = $"tandem:affinity:backends:{sessionId}";
+                // The cookie value is the session id, then a dot and the destination hint, and the key holds the id only.
+                string key = $"tandem:affinity:backends:{cookie.Split('.')[0]}";
                 int reads = 0;
                 bool found = false;
                 while (!found && Stopwatch.GetElapsedTime(responded) < MaxWait)
