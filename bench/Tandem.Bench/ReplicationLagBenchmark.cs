@@ -49,7 +49,7 @@ internal static class ReplicationLagBenchmark
                     throw new InvalidOperationException($"Request {i} through the virtual address set no affinity cookie ({result.Failure}: {result.Detail}).");
                 }
 
-                // The cookie value is the session id, then a dot and the destination hint, and the key holds the id only.
+                // The cookie value is the session id, then a dot and the destination hint, and the Redis key contains only the id.
                 string key = $"tandem:affinity:backends:{cookie.Split('.')[0]}";
                 int reads = 0;
                 bool found = false;

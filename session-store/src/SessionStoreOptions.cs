@@ -37,7 +37,7 @@ public sealed class SessionStoreOptions
 
     /// <summary>
     /// What the node does when a session's pinned destination is unhealthy or gone: <c>Repin</c> moves the session to
-    /// a healthy destination that every node picks alike, <c>Fail</c> answers 503. The node parses and checks it.
+    /// a healthy destination that every node picks alike, <c>Fail</c> responds with 503. The node parses and checks it.
     /// </summary>
     public string UnhealthyPinPolicy { get; set; } = "Repin";
 

@@ -48,7 +48,7 @@ public sealed class RedisAuthenticationTests
         var options = new SessionStoreOptions
         {
             Redis = $"{server.Configuration},password={WrongPassword}",
-            // Long enough that a busy host answers AUTH before the first attempt times out, which would hide the cause.
+            // Long enough for Redis to reply to AUTH on a busy host before the first attempt times out, which would hide the cause.
             ConnectTimeoutMilliseconds = 5000,
         };
         await using var store = await RedisAffinityStore.ConnectAsync(
@@ -71,7 +71,7 @@ public sealed class RedisAuthenticationTests
         var options = new SessionStoreOptions
         {
             Redis = $"{server.Configuration},password={WrongPassword}",
-            // Long enough that a busy host answers AUTH before the first attempt times out, which would hide the cause.
+            // Long enough for Redis to reply to AUTH on a busy host before the first attempt times out, which would hide the cause.
             ConnectTimeoutMilliseconds = 5000,
         };
 
@@ -83,7 +83,7 @@ public sealed class RedisAuthenticationTests
         Assert.Equal(AffinityLookupStatus.Unavailable, lookup.Status);
         Assert.Single(logs.GetSnapshot(), record => record.Id.Id == 2005);
 
-        // On a busy host the first attempt can time out before Redis answers AUTH, so a later attempt reports it.
+        // On a busy host the first attempt can time out before Redis replies to AUTH, so a later attempt reports it.
         Assert.True(
             await PollAsync(() => store.LastConnectionError?.StartsWith(nameof(ConnectionFailureType.AuthenticationFailure), StringComparison.Ordinal) == true),
             $"The last connection error is '{store.LastConnectionError}'.");

@@ -138,7 +138,7 @@ public sealed class RedisSentinelTests : IAsyncLifetime
         var newPrimary = admin.GetServer("127.0.0.1", replica.Port);
         Assert.Equal("master", (await newPrimary.ExecuteAsync("ROLE"))[0].ToString());
         // Right after the switch a busy host can still miss the operation bound now and then, so each call below may
-        // be retried a few times; a store that kept writing to the old primary would fail every attempt.
+        // be retried a few times. A store that kept writing to the old primary would fail every attempt.
         var sessionAfter = Guid.NewGuid().ToString("N");
         Assert.Equal(
             AffinityWriteStatus.Stored,

@@ -58,7 +58,7 @@ public sealed class KeepalivedInteropTests(KeepalivedInteropFixture fixture, ITe
                 unicast ? [Ours.Address] : [],
                 version == 2 ? Password : null));
 
-            // The capture starts before our node, so that it holds the first adverts after our node's takeover.
+            // The capture starts before our node, so that it contains the first adverts after our node's takeover.
             var capture = StartCapture($"ip proto 112 and src host {Ours.Address}", CapturedAdverts);
             return RunTakeoverMatrixAsync(
                 StartNode,

@@ -77,7 +77,7 @@ public sealed class RedisOutageLabTests(ITestOutputHelper output)
             load.Stop();
             await loadTask;
 
-            // The cookie value is the session id, then a dot and the destination hint, and the key holds the id only.
+            // The cookie value is the session id, then a dot and the destination hint, and the Redis key contains only the id.
             IReadOnlyList<string> keys = sessions.Select(session => $"tandem:affinity:backends:{session.Cookie.Split('.')[0]}").ToList();
             long restored = 0;
             bool allRestored = await Poll.UntilAsync(

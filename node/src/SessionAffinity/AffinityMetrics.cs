@@ -55,7 +55,7 @@ internal sealed class AffinityMetrics
         _unhealthyPinRejectedCounter = meter.CreateCounter<long>(
             "tandem.affinity.unhealthy_pin_rejected",
             unit: "{request}",
-            description: "Requests answered 503 because their pinned destination was unavailable and the policy is Fail.");
+            description: "Requests that got a 503 response because their pinned destination was unavailable and the policy is Fail.");
     }
 
     public long RoutedByHint => Volatile.Read(ref _routedByHint);
